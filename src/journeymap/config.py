@@ -1,0 +1,227 @@
+"""journeymap.toml -> typed settings.
+
+Every setting has a help text (``description``); ``journeymap config`` and the README's
+config reference are generated from them, and a test fails if one is missing.
+
+>>> s = Settings()
+>>> s.ingest.max_reject_rate
+0.05
+>>> s = settings_from_toml('[ingest]\\nmax_reject_rate = 0.2\\n')
+>>> s.ingest.max_reject_rate
+0.2
+>>> settings_from_toml('[ingest]\\nmax_reject_rate = "lots"\\n', file="journeymap.toml")
+Traceback (most recent call last):
+...
+journeymap.errors.ConfigError: journeymap.toml:2, setting ingest.max_reject_rate: Input should be a valid number, unable to parse string as a number. Fix: see `journeymap config` for every setting and its type
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Iterator
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+__all__ = [
+    "ChannelRule",
+    "ChannelSettings",
+    "IdentitySettings",
+    "IngestSettings",
+    "PrivacySettings",
+    "Settings",
+    "StoreSettings",
+    "iter_settings_help",
+    "load_settings",
+    "settings_from_toml",
+]
+
+DEFAULT_CONFIG_FILE = "journeymap.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class StoreSettings(_Section):
+    path: str = Field("journeymap.duckdb", description="DuckDB file of the embedded store (the CLI's --db overrides it).")
+    memory_limit: str = Field("4GB", description="DuckDB memory limit; larger work spills to disk (for example '2GB').")
+    threads: int | None = Field(None, ge=1, description="DuckDB worker threads; empty = one per core.")
+
+
+class IngestSettings(_Section):
+    map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Your column names -> canonical ones, e.g. {customer = 'user_id', ts = 'timestamp'}; "
+        "the CLI's --map adds to it.",
+    )
+    max_reject_rate: float = Field(
+        0.05, ge=0, le=1,
+        description="Share of rejected rows (0-1) above which `journeymap load` exits non-zero. "
+        "Accepted rows are stored either way.",
+    )
+    batch_rows: int = Field(250_000, ge=1000, description="Rows read per batch; bounds ingest memory.")
+    timestamp_format: str | None = Field(
+        None, description="strptime format for timestamps that are not ISO 8601 or epoch numbers, "
+        "e.g. '%d/%m/%Y %H:%M'. Timestamps without a zone are taken as UTC.",
+    )
+    default_currency: str = Field("USD", min_length=3, max_length=3, description="Currency of revenue rows that name none.")
+    min_timestamp: str = Field(
+        "2000-01-01", description="Earliest plausible touchpoint (ISO date); earlier rows are rejected.",
+    )
+    max_future_hours: int = Field(
+        24, ge=0, description="Rows more than this many hours in the future (clock skew) are rejected.",
+    )
+    csv_delimiter: str = Field(",", min_length=1, max_length=1, description="Field delimiter of CSV files.")
+
+
+class PrivacySettings(_Section):
+    hash_emails: bool = Field(
+        True, description="Store emails only as salted SHA-256 hashes (email_hash). false keeps "
+        "the normalised email in clear in email_hash.",
+    )
+    email_salt: str | None = Field(
+        None, description="Salt for email hashes. Empty = a random salt made once per store and "
+        "kept in it; set it to get the same hashes across stores.",
+    )
+
+
+class IdentitySettings(_Section):
+    identifiers: list[str] = Field(
+        default_factory=lambda: ["user_id", "email_hash", "device_id", "anonymous_id"],
+        min_length=1,
+        description="Identifier columns that link touchpoints to one customer, most trusted first; "
+        "'properties.KEY' uses a property (for example a CRM id). The first one a customer has "
+        "names them (customer_id).",
+    )
+    junk_ids: list[str] = Field(
+        default_factory=lambda: ["", "0", "-1", "null", "none", "nil", "nan", "undefined",
+                                 "anonymous", "unknown", "guest", "n/a", "test"],
+        description="Identifier values (case-insensitive, trimmed) that never link anyone.",
+    )
+    max_customers_per_identifier: int = Field(
+        5, ge=1,
+        description="An identifier linked to more known users (distinct values of the first "
+        "identifier) than this - a shared kiosk, a test account - is not used for merging "
+        "and is reported by `journeymap identity overlinked`.",
+    )
+
+
+class ChannelRule(_Section):
+    channel: str = Field(description="Channel given to touchpoints that match.")
+    name: str | None = Field(None, description="Name of the rule, shown by `journeymap channels`.")
+    when: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Conditions, all of which must hold (see the channel rules table).",
+    )
+
+
+class ChannelSettings(_Section):
+    preset: str = Field("default", description="Channel rules preset (presets/channels.toml).")
+    rules: list[ChannelRule] = Field(
+        default_factory=list,
+        description="Your own rules, tried before the preset's, first match wins.",
+    )
+    internal_domains: list[str] = Field(
+        default_factory=list,
+        description="Your own sites' domains: a referrer from them is internal navigation, not a referral.",
+    )
+
+
+class Settings(_Section):
+    store: StoreSettings = Field(default_factory=StoreSettings, description="The embedded DuckDB store.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Reading files.")
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings, description="Personal data.")
+    identity: IdentitySettings = Field(default_factory=IdentitySettings, description="Identity stitching.")
+    channels: ChannelSettings = Field(default_factory=ChannelSettings, description="Channel classification.")
+
+
+def _line_of(text: str, loc: tuple) -> int | None:
+    """Best-effort line number of a dotted key in TOML text (for error messages)."""
+    keys = [str(k) for k in loc if not isinstance(k, int)]
+    if not keys:
+        return None
+    section, line_no = None, None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+        if header:
+            section = header.group(1)
+            if section == ".".join(keys) or section == ".".join(keys[:-1]) and line_no is None:
+                line_no = line_no or (number if section == ".".join(keys) else None)
+            continue
+        key = stripped.split("=", 1)[0].strip().strip('"') if "=" in stripped else None
+        if key is None:
+            continue
+        full = f"{section}.{key}" if section else key
+        if full == ".".join(keys) or (len(keys) > 1 and full == ".".join(keys[:2])):
+            return number
+        if key == keys[-1] and (section or "") == ".".join(keys[:-1]):
+            return number
+    return line_no
+
+
+def settings_from_toml(text: str, *, file: str | None = None) -> Settings:
+    """Parse journeymap.toml text into :class:`Settings`, with errors naming file and line."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            f"not valid TOML: {exc}", file=file, line=int(match.group(1)) if match else None,
+            hint="check quotes, brackets and '=' on that line",
+        ) from None
+    return settings_from_dict(raw, file=file, text=text)
+
+
+def settings_from_dict(raw: dict, *, file: str | None = None, text: str = "") -> Settings:
+    """Validate a mapping (as read from TOML) into :class:`Settings`."""
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        field = ".".join(str(k) for k in loc)
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = f"unknown setting '{loc[-1]}'"
+        raise ConfigError(
+            message, file=file, line=_line_of(text, loc) if text else None, field=field,
+            hint="see `journeymap config` for every setting and its type",
+        ) from None
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read settings from ``path``, or ./journeymap.toml if it exists, else defaults."""
+    if path is None:
+        candidate = Path(DEFAULT_CONFIG_FILE)
+        if not candidate.exists():
+            return Settings()
+        path = candidate
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist", hint="pass an existing file to --config")
+    return settings_from_toml(path.read_text(encoding="utf-8"), file=str(path))
+
+
+def iter_settings_help(model: type[BaseModel] = Settings, prefix: str = "") -> Iterator[tuple[str, str, str, str]]:
+    """(dotted name, type, default, help) for every leaf setting, in declaration order.
+
+    >>> next(iter_settings_help())[0]
+    'store.path'
+    """
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        dotted = f"{prefix}{name}"
+        if isinstance(annotation, type) and issubclass(annotation, _Section) and annotation is not ChannelRule:
+            yield from iter_settings_help(annotation, f"{dotted}.")
+            continue
+        if field.default_factory is not None:
+            default = field.default_factory()
+        else:
+            default = field.default
+        type_name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        yield dotted, str(type_name), repr(default), field.description or ""
