@@ -30,7 +30,7 @@ from ..errors import InputError
 from .mapping import INPUT_COLUMNS, ColumnPlan, plan_columns
 from .segment import flatten_message, iter_messages, looks_like_message
 
-__all__ = ["FORMATS", "RawBatch", "ReadReject", "detect_format", "find_files", "read_file"]
+__all__ = ["FORMATS", "NativeScan", "RawBatch", "ReadReject", "detect_format", "find_files", "read_file"]
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
            ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json"}
@@ -44,6 +44,15 @@ class RawBatch:
 
     table: pa.Table
     rows: pa.Array
+    plan: ColumnPlan
+
+
+@dataclass
+class NativeScan:
+    """A file DuckDB reads itself: ``relation`` is SQL yielding the raw columns plus ``_row``."""
+
+    relation: str
+    schema: pa.Schema
     plan: ColumnPlan
 
 
@@ -121,8 +130,8 @@ def _open_binary(path: Path, compression: str | None, progress: Progress | None)
 
 def read_file(path: Path, *, fmt: str | None, compression: str | None, mapping: dict[str, str],
               batch_rows: int, delimiter: str = ",", progress: Progress | None = None
-              ) -> Iterator[RawBatch | ReadReject]:
-    """Stream one file as :class:`RawBatch` and :class:`ReadReject` items."""
+              ) -> Iterator[RawBatch | NativeScan | ReadReject]:
+    """Stream one file as :class:`RawBatch`, :class:`NativeScan` and :class:`ReadReject` items."""
     if fmt is None:
         fmt, compression = detect_format(path)
     if fmt in ("csv", "tsv"):
@@ -174,14 +183,18 @@ def _read_csv_fast(path, compression, header, plan, batch_rows, delimiter, progr
         return "error"
 
     handle = _open_binary(path, compression, progress)
-    reader = pacsv.open_csv(
-        handle,
-        read_options=pacsv.ReadOptions(block_size=1 << 24, encoding="utf8"),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                          invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
-                                             strings_can_be_null=True, quoted_strings_can_be_null=False),
-    )
+    try:
+        reader = pacsv.open_csv(
+            handle,
+            read_options=pacsv.ReadOptions(block_size=1 << 24, encoding="utf8"),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                              invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        handle.close()
+        _raise_for_csv(exc, path, 0)
     emitted = 0
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
@@ -192,10 +205,7 @@ def _read_csv_fast(path, compression, header, plan, batch_rows, delimiter, progr
             except StopIteration:
                 break
             except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-                if "expected" in str(exc) and "columns" in str(exc) or "CSV parse error" in str(exc):
-                    raise _MalformedCsv(emitted) from None
-                raise InputError(f"cannot read CSV: {exc}", file=str(path),
-                                 hint="check the encoding (UTF-8) and the delimiter") from None
+                _raise_for_csv(exc, path, emitted)
             pending.append(batch)
             pending_rows += batch.num_rows
             if pending_rows >= batch_rows:
@@ -208,6 +218,14 @@ def _read_csv_fast(path, compression, header, plan, batch_rows, delimiter, progr
             yield RawBatch(table, pa.array(range(emitted + 1, emitted + table.num_rows + 1), pa.int64()), plan)
     finally:
         handle.close()
+
+
+def _raise_for_csv(exc: Exception, path: Path, emitted: int):
+    """A malformed row sends the file to the exact reader; anything else is an InputError."""
+    if "CSV parse error" in str(exc):
+        raise _MalformedCsv(emitted) from None
+    raise InputError(f"cannot read CSV: {exc}", file=str(path),
+                     hint="check the encoding (UTF-8) and the delimiter") from None
 
 
 def _read_csv_exact(path, compression, header, plan, batch_rows, delimiter, skip):
@@ -231,7 +249,7 @@ def _read_csv_exact(path, compression, header, plan, batch_rows, delimiter, skip
                         row=row_number,
                         reason=f"row has {len(record)} fields, the header has {width}; "
                         "fix the delimiter or quoting on this row",
-                        record=json.dumps(record, ensure_ascii=False),
+                        record=json.dumps(_record_dict(header, record), ensure_ascii=False),
                     )
                     continue
                 for i, value in enumerate(record):
@@ -250,6 +268,14 @@ def _read_csv_exact(path, compression, header, plan, batch_rows, delimiter, skip
             yield _csv_batch(header, columns, rows, plan)
 
 
+def _record_dict(header: list[str], record: list[str]) -> dict:
+    """A malformed CSV row as {column: value}; surplus fields under "_extra_fields"."""
+    data: dict = dict(zip(header, record))
+    if len(record) > len(header):
+        data["_extra_fields"] = record[len(header):]
+    return data
+
+
 def _csv_batch(header, columns, rows, plan) -> RawBatch:
     table = pa.table({h: pa.array(col, pa.string()) for h, col in zip(header, columns)})
     return RawBatch(table, pa.array(rows, pa.int64()), plan)
@@ -258,21 +284,18 @@ def _csv_batch(header, columns, rows, plan) -> RawBatch:
 # --- Parquet -------------------------------------------------------------------------------
 
 def _read_parquet(path, mapping, batch_rows, progress):
+    """Parquet is scanned by DuckDB itself (parallel, streaming): yield one :class:`NativeScan`."""
     try:
-        parquet = pq.ParquetFile(path)
+        schema = pq.read_schema(path)
     except Exception as exc:  # pyarrow raises several types for a non-Parquet file
         raise InputError(f"not a readable Parquet file: {exc}", file=str(path),
                          hint="check the file is complete and really Parquet") from None
-    plan = plan_columns(parquet.schema_arrow.names, mapping)
-    total_rows = max(parquet.metadata.num_rows, 1)
-    size = path.stat().st_size
-    emitted = 0
-    for batch in parquet.iter_batches(batch_size=batch_rows):
-        table = pa.Table.from_batches([batch])
-        yield RawBatch(table, pa.array(range(emitted + 1, emitted + table.num_rows + 1), pa.int64()), plan)
-        emitted += table.num_rows
-        if progress:
-            progress(int(size * table.num_rows / total_rows))
+    literal = "'" + str(path).replace("'", "''") + "'"
+    relation = (f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row "
+                f"FROM read_parquet({literal}, file_row_number = true))")
+    yield NativeScan(relation=relation, schema=schema, plan=plan_columns(schema.names, mapping))
+    if progress:
+        progress(path.stat().st_size)
 
 
 # --- JSON / NDJSON / Segment ------------------------------------------------------------------

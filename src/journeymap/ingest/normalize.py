@@ -6,7 +6,7 @@ setting value passed as a SQL literal produced by :func:`sql_literal` — no use
 spliced into SQL unescaped.
 
 The query returns the canonical columns plus ``_row`` and, for rows that fail a check,
-``_reject_column``, ``_reject_reason`` and ``_reject_value``. The first failing check wins;
+``_reject_column``, ``_reject_reason``, ``_reject_value`` and ``_record`` (the raw row as JSON). The first failing check wins;
 :data:`CHECKS` lists them in order (it is also the README's table).
 """
 
@@ -19,6 +19,8 @@ import pyarrow as pa
 from ..config import Settings
 from ..schema import EVENT_TYPES
 from .mapping import ColumnPlan
+
+UTM_COLUMNS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
 __all__ = ["CHECKS", "STAGED_COLUMNS", "normalize_sql", "quote_ident", "sql_literal"]
 
@@ -93,7 +95,9 @@ def _epoch(number: str) -> str:
 
 def _query_param(url: str, name: str) -> str:
     extracted = f"REGEXP_EXTRACT({url}, '[?&]{name}=([^&#]*)', 1)"
-    return f"NULLIF(TRIM(URL_DECODE(REPLACE({extracted}, '+', ' '))), '')"
+    # the CONTAINS guard skips the regex on the (many) URLs without this parameter
+    return (f"CASE WHEN CONTAINS({url}, '{name}=') THEN "
+            f"NULLIF(TRIM(URL_DECODE(REPLACE({extracted}, '+', ' '))), '') END")
 
 
 def normalize_sql(raw_schema: pa.Schema, plan: ColumnPlan, settings: Settings, *, salt: str,
@@ -158,9 +162,11 @@ def normalize_sql(raw_schema: pa.Schema, plan: ColumnPlan, settings: Settings, *
         "extras": extras,
         "event_id_text": text("event_id"),
     }
-    for utm in ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"):
-        s_columns[utm] = f"COALESCE({text(utm)}, {_query_param(text('url'), utm)})"
+    for utm in UTM_COLUMNS:
+        s_columns[f"{utm}_given"] = text(utm)
     s_select = ",\n    ".join(f"{expr} AS {quote_ident(name)}" for name, expr in s_columns.items())
+    # UTM parameters a source did not give as columns are read from the URL's query string
+    utm_select = ",\n    ".join(f"COALESCE({utm}_given, {_query_param('url', utm)}) AS {utm}" for utm in UTM_COLUMNS)
 
     usable = " OR ".join(
         f"({col} IS NOT NULL AND LOWER({col}) NOT IN ({junk}))"
@@ -169,11 +175,12 @@ def normalize_sql(raw_schema: pa.Schema, plan: ColumnPlan, settings: Settings, *
 
     return f"""
 WITH s AS (
-  SELECT _row,
+  SELECT _row, _rec,
     {s_select}
-  FROM {relation}
+  FROM (SELECT *, r AS _rec FROM {relation} AS r)
 ), t AS (
   SELECT *,
+    {utm_select},
     COALESCE(LOWER(type_text), CASE WHEN event_text IS NOT NULL THEN 'track'
                                     WHEN url IS NOT NULL THEN 'page' END) AS type_norm,
     TRY_CAST(revenue_text AS DOUBLE) AS revenue_num,
@@ -237,6 +244,8 @@ SELECT
     WHEN 'revenue' THEN revenue_text
     WHEN 'currency' THEN currency_text
     WHEN 'properties' THEN LEFT(props_raw, 1000)
-  END AS _reject_value
+  END AS _reject_value,
+  CASE WHEN _reject_column IS NOT NULL
+    THEN REGEXP_REPLACE(CAST(TO_JSON(_rec) AS VARCHAR), ',?"_row":-?[0-9]+}}$', '}}') END AS _record
 FROM v
 """

@@ -24,7 +24,7 @@ import pyarrow as pa
 from ..errors import InputError
 from ..schema import REJECT_SCHEMA, column_names
 from ..store import Store
-from .formats import RawBatch, ReadReject, detect_format, find_files, read_file
+from .formats import NativeScan, RawBatch, ReadReject, detect_format, find_files, read_file
 from .normalize import STAGED_COLUMNS, normalize_sql
 
 __all__ = ["FileSummary", "LoadSummary", "run_load"]
@@ -88,7 +88,8 @@ def run_load(store: Store, paths: list[str | Path], *, mapping: dict[str, str] |
     con = store.con
     salt = store.email_salt()
     staged_ddl = ", ".join(f'"{c}" {_staged_type(c)}' for c in STAGED_COLUMNS)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _staging ({staged_ddl}, _seq BIGINT, source VARCHAR)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _staging ({staged_ddl}, _seq BIGINT, source VARCHAR, _row BIGINT, "
+                "_reject_column VARCHAR, _reject_reason VARCHAR, _reject_value VARCHAR, _record VARCHAR)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _new_rejects ({', '.join(f'{chr(34)}{f.name}{chr(34)} {_arrow_sql(f.type)}' for f in REJECT_SCHEMA)})")
     for index, path in enumerate(files):
         file_format = fmt or detect_format(path)[0]
@@ -102,8 +103,6 @@ def run_load(store: Store, paths: list[str | Path], *, mapping: dict[str, str] |
                               batch_rows=settings.ingest.batch_rows,
                               delimiter=settings.ingest.csv_delimiter, progress=tick):
             if isinstance(item, ReadReject):
-                file_summary.rows_read += 1
-                file_summary.rejected += 1
                 _add_rejects(con, summary.load_id, str(path),
                              [(item.row, item.column, item.reason, item.value, item.record)])
                 continue
@@ -111,9 +110,7 @@ def run_load(store: Store, paths: list[str | Path], *, mapping: dict[str, str] |
                 summary.warnings.append(f"{path}: the column map names {', '.join(item.plan.unused_map_keys)}, "
                                         "which this file does not have")
                 plan_warned = True
-            staged, rejected = _stage_batch(con, item, store, salt, str(path), seq_base, summary.load_id)
-            file_summary.rows_read += staged + rejected
-            file_summary.rejected += rejected
+            _stage_batch(con, item, store, salt, str(path), seq_base)
     _commit(store, summary, started)
     return summary
 
@@ -128,32 +125,24 @@ def _arrow_sql(arrow_type: pa.DataType) -> str:
     return duckdb_type(arrow_type)
 
 
-def _stage_batch(con, batch: RawBatch, store: Store, salt: str, source: str, seq_base: int,
-                 load_id: str) -> tuple[int, int]:
+def _stage_batch(con, batch: RawBatch | NativeScan, store: Store, salt: str, source: str, seq_base: int) -> None:
+    """Validate and normalise one batch straight into the staging table (rejects included)."""
+    cols = ", ".join(f'"{c}"' for c in STAGED_COLUMNS)
+
+    def insert(relation: str, schema: pa.Schema) -> None:
+        sql = normalize_sql(schema, batch.plan, store.settings, salt=salt, relation=relation)
+        con.execute(f"INSERT INTO _staging SELECT {cols}, _row + {seq_base}, ?, _row, _reject_column, "
+                    f"_reject_reason, _reject_value, _record FROM ({sql})", [source])
+
+    if isinstance(batch, NativeScan):
+        insert(batch.relation, batch.schema)
+        return
     raw = batch.table.append_column("_row", batch.rows)
     con.register("_raw", raw)
     try:
-        sql = normalize_sql(raw.schema, batch.plan, store.settings, salt=salt)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _norm AS {sql}")
-        cols = ", ".join(f'"{c}"' for c in STAGED_COLUMNS)
-        con.execute(f"INSERT INTO _staging SELECT {cols}, _row + {seq_base}, ? FROM _norm "
-                    "WHERE _reject_column IS NULL", [source])
-        bad = con.execute("SELECT n._row, n._reject_column, n._reject_reason, n._reject_value, "
-                          "CAST(TO_JSON(r) AS VARCHAR) FROM _norm n JOIN _raw r USING (_row) "
-                          "WHERE n._reject_column IS NOT NULL ORDER BY n._row").fetchall()
-        staged = raw.num_rows - len(bad)
+        insert("_raw", raw.schema)
     finally:
         con.unregister("_raw")
-    if bad:
-        _add_rejects(con, load_id, source, [(row, col, reason, value, _strip_row(record))
-                                            for row, col, reason, value, record in bad])
-    return staged, len(bad)
-
-
-def _strip_row(record: str) -> str:
-    data = json.loads(record)
-    data.pop("_row", None)
-    return json.dumps(data, ensure_ascii=False, default=str)
 
 
 def _add_rejects(con, load_id: str, file: str, rows: list[tuple]) -> None:
@@ -172,12 +161,17 @@ def _commit(store: Store, summary: LoadSummary, started: datetime) -> None:
     rules = load_channel_rules(settings.channels)
     con.execute("BEGIN TRANSACTION")
     try:
+        con.execute("""INSERT INTO _new_rejects SELECT ?, source, _row, _reject_column, _reject_reason,
+            _reject_value, _record, now() FROM _staging WHERE _reject_column IS NOT NULL ORDER BY _seq""",
+                    [summary.load_id])
         con.execute("""CREATE OR REPLACE TEMP TABLE _new AS
             SELECT * FROM _staging s
-            WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id)
+            WHERE _reject_column IS NULL AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id)
             QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY _seq) = 1""")
         per_file = dict(con.execute("SELECT source, COUNT(*) FROM _new GROUP BY source").fetchall())
-        staged = dict(con.execute("SELECT source, COUNT(*) FROM _staging GROUP BY source").fetchall())
+        staged = dict(con.execute("SELECT source, COUNT(*) FROM _staging WHERE _reject_column IS NULL "
+                                  "GROUP BY source").fetchall())
+        read_rejects = dict(con.execute("SELECT file, COUNT(*) FROM _new_rejects GROUP BY file").fetchall())
         backend = ibis.duckdb.from_connection(con)
         new = backend.table("_new")
         classified = classify_channels(new, rules)
@@ -193,6 +187,8 @@ def _commit(store: Store, summary: LoadSummary, started: datetime) -> None:
             stitch_seconds = _stitch(store, backend)
             summary.stitch_seconds = stitch_seconds
         for file_summary in summary.files:
+            file_summary.rejected = read_rejects.get(file_summary.file, 0)
+            file_summary.rows_read = staged.get(file_summary.file, 0) + file_summary.rejected
             file_summary.accepted = per_file.get(file_summary.file, 0)
             file_summary.duplicates = staged.get(file_summary.file, 0) - file_summary.accepted
             summary.rows_read += file_summary.rows_read

@@ -101,12 +101,16 @@ def flatten_message(message: dict) -> dict:
     mtype_l = mtype.strip().lower() if isinstance(mtype, str) else mtype
     event = message.get("event") if mtype_l == "track" else _EVENT_NAMES.get(mtype_l, message.get("event"))
 
-    extra: dict[str, Any] = dict(props)
+    email = _first(traits.get("email"), ctx_traits.get("email"), props.get("email"))
+    # the email is hashed into email_hash: it must not survive in clear in properties
+    extra: dict[str, Any] = {k: v for k, v in props.items() if k != "email"}
+    traits = {k: v for k, v in traits.items() if k != "email"}
     if traits:
         extra["traits"] = traits
     if mtype_l in ("page", "screen") and message.get("name"):
         extra.setdefault("name", message["name"])
     for key in ("device", "os", "app", "library", "locale", "userAgent", "ip", "timezone", "screen", "network"):
+        # context.traits is left out on purpose: it repeats the user's traits, email included
         if key in context:
             extra.setdefault(f"context_{key}", context[key])
     for key in ("sentAt", "receivedAt", "originalTimestamp", "channel", "groupId"):
@@ -124,7 +128,7 @@ def flatten_message(message: dict) -> dict:
         "event": event,
         "anonymous_id": message.get("anonymousId"),
         "user_id": message.get("userId"),
-        "email": _first(traits.get("email"), ctx_traits.get("email"), props.get("email")),
+        "email": email,
         "device_id": device.get("id") or device.get("advertisingId"),
         "previous_id": message.get("previousId"),
         "utm_source": campaign.get("source"),
