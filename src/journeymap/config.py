@@ -224,4 +224,5 @@ def iter_settings_help(model: type[BaseModel] = Settings, prefix: str = "") -> I
         else:
             default = field.default
         type_name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        type_name = str(type_name).replace(" | None", ", optional")
         yield dotted, str(type_name), repr(default), field.description or ""
