@@ -293,8 +293,15 @@ def _column(events: ibis.Table, name: str) -> ir.StringValue:
     return ibis.null("string")
 
 
+def _trim(value: ir.StringValue) -> ir.StringValue:
+    """Trim blanks. Not ``strip()``: Ibis writes its '\\v\\f' for Spark, which reads them as 'v' and 'f'."""
+    blank = [" ", "\t", "\n", "\r"]
+    return ibis.ifelse(value.left(1).isin(blank) | value.right(1).isin(blank),
+                       value.re_replace(r"^[ \t\r\n]+|[ \t\r\n]+$", ""), value)
+
+
 def _clean(value: ir.StringValue) -> ir.StringValue:
-    return value.strip().lower().nullif("")
+    return _trim(value.lower()).nullif("")
 
 
 def _inputs(events: ibis.Table) -> dict[str, ir.Value]:
@@ -307,8 +314,7 @@ def _inputs(events: ibis.Table) -> dict[str, ir.Value]:
     }
     for name in ("utm_source", "utm_medium", "utm_campaign"):
         # the column, else the URL's own query parameter (raw files often carry utm only there)
-        from_url = (url.re_extract(f"[?&]{name}=([^&#]*)", 1).replace("+", " ").replace("%20", " ")
-                    .strip().nullif(""))
+        from_url = _trim(url.re_extract(f"[?&]{name}=([^&#]*)", 1).replace("+", " ").replace("%20", " ")).nullif("")
         fields[name] = ibis.coalesce(_clean(_column(events, name)),
                                      ibis.ifelse(url.contains(f"{name}="), from_url, ibis.null("string")))
     return fields
@@ -350,8 +356,8 @@ def _predicate(condition: Condition, f: dict[str, ir.Value], categories: dict[st
 def _supplied(value: ir.StringValue, rules: ChannelRules) -> ir.StringValue:
     known = {_squash(c): c for c in CHANNELS} | {_squash(label): c for c, label in CHANNEL_LABELS.items()}
     known |= {k: v for k, v in rules.aliases if v in CHANNELS}
-    squashed = value.strip().lower()
-    for separator in (" ", "-", "_", "/"):
+    squashed = value.lower()
+    for separator in (" ", "-", "_", "/", "\t", "\n", "\r"):
         squashed = squashed.replace(separator, "")
     return squashed.cases(*known.items(), else_=ibis.null("string"))
 
