@@ -24,7 +24,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import ibis
 import ibis.expr.types as ir
@@ -294,30 +294,49 @@ def _column(events: ibis.Table, name: str) -> ir.StringValue:
 
 
 def _trim(value: ir.StringValue) -> ir.StringValue:
-    """Trim blanks. Not ``strip()``: Ibis writes its '\\v\\f' for Spark, which reads them as 'v' and 'f'."""
+    """Trim blanks; the regex runs only on values that need it (``value`` is used 4 times).
+
+    Not ``strip()``: Ibis writes its '\\v\\f' for Spark, which reads them as 'v' and 'f'.
+    """
     blank = [" ", "\t", "\n", "\r"]
     return ibis.ifelse(value.left(1).isin(blank) | value.right(1).isin(blank),
                        value.re_replace(r"^[ \t\r\n]+|[ \t\r\n]+$", ""), value)
 
 
-def _clean(value: ir.StringValue) -> ir.StringValue:
-    return _trim(value.lower()).nullif("")
+def _trim_once(value: ir.StringValue) -> ir.StringValue:
+    """Same as :func:`_trim`, using ``value`` once (for the inline expression)."""
+    return value.re_extract(r"(?s)^[ \t\r\n]*(.*?)[ \t\r\n]*$", 1)
 
 
-def _inputs(events: ibis.Table) -> dict[str, ir.Value]:
-    """Normalised inputs: trimmed, lower-cased, '' -> NULL; hosts without www. and port."""
-    url, referrer = _clean(_column(events, "url")), _clean(_column(events, "referrer"))
-    fields: dict[str, ir.Value] = {
-        "type": _clean(_column(events, "type")), "event": _clean(_column(events, "event")),
-        "url": url, "referrer": referrer, "supplied": _column(events, "channel"),
-        "url_host": url.re_extract(_HOST, 1).nullif(""), "referrer_host": referrer.re_extract(_HOST, 1).nullif(""),
-    }
-    for name in ("utm_source", "utm_medium", "utm_campaign"):
-        # the column, else the URL's own query parameter (raw files often carry utm only there)
-        from_url = _trim(url.re_extract(f"[?&]{name}=([^&#]*)", 1).replace("+", " ").replace("%20", " ")).nullif("")
-        fields[name] = ibis.coalesce(_clean(_column(events, name)),
-                                     ibis.ifelse(url.contains(f"{name}="), from_url, ibis.null("string")))
-    return fields
+_UTM = ("utm_source", "utm_medium", "utm_campaign")
+_TEXT = ("type", "event", "url", "referrer", *_UTM)
+Fields = dict[str, ir.Value]
+
+
+def _stages(rules: ChannelRules, trim: Callable = _trim) -> list[Callable[[Fields], Fields]]:
+    """Derivation steps from raw columns to the channel; each reads only earlier fields.
+
+    Inline (:func:`channel_expr`) they nest; :func:`classify_channels` materialises each
+    step as helper columns, so no regex runs twice per row and the SQL stays small.
+    """
+    def cleaned(f: Fields) -> Fields:
+        # utm also from the URL's own query, for data that carries it only there
+        from_url = {f"{n}_in_url": ibis.ifelse(f["url"].contains(f"{n}="),
+                                               f["url"].re_extract(f"[?&]{n}=([^&#]*)", 1), ibis.null("string"))
+                    for n in _UTM}
+        return {**{n: trim(f[n]).nullif("") for n in _TEXT}, **from_url, "supplied": _supplied(f["supplied"], rules)}
+
+    def parsed(f: Fields) -> Fields:
+        hosts = {f"{n}_host": f[n].re_extract(_HOST, 1).nullif("") for n in ("url", "referrer")}
+        return {**hosts, **{n: ibis.coalesce(f[n], trim(f[f"{n}_in_url"].replace("+", " ").replace("%20", " "))
+                                             .nullif("")) for n in _UTM}}
+
+    return [cleaned, parsed, lambda f: {"referrer_kind": _referrer_kind(f, rules)},
+            lambda f: {"channel": _classify(f, rules)}]
+
+
+def _raw(events: ibis.Table) -> Fields:
+    return {**{n: _column(events, n).lower() for n in _TEXT}, "supplied": _column(events, "channel")}
 
 
 def _domain_regex(domains: Iterable[str]) -> str:
@@ -341,15 +360,16 @@ def _predicate(condition: Condition, f: dict[str, ir.Value], categories: dict[st
         return field == values[0] if len(values) == 1 else field.isin(values)
     if op == "matches":
         return field.re_search("|".join(f"(?:{v})" if len(values) > 1 else v for v in values))
-    if op == "param":
+    if op == "param":  # the cheap substring test spares most rows the regex
         names = "|".join(re.escape(v) for v in values)
-        return field.re_search(f"[?&]({names})=[^&#]")
+        return functools.reduce(operator.or_, [field.contains(f"{v}=") for v in values]) & field.re_search(
+            f"[?&]({names})=[^&#]")
     if op == "domain":
         return field.re_search(_domain_regex(values))
     chosen = [categories[v] for v in values]
     by_domain = field.re_search(_domain_regex(d for c in chosen for d in c.domains))
-    if op == "source_category":
-        return field.isin([s for c in chosen for s in c.sources]) | by_domain
+    if op == "source_category":  # a source is only read as a domain if it has a dot
+        return field.isin([s for c in chosen for s in c.sources]) | (field.contains(".") & by_domain)
     return by_domain
 
 
@@ -368,7 +388,7 @@ def _classify(f: dict[str, ir.Value], rules: ChannelRules) -> ir.StringValue:
                  ibis.literal(rule.channel)) for rule in rules.rules]
     branches.append((f["referrer_kind"] == "external", ibis.literal("referral")))
     by_rules = ibis.cases(*branches, else_=ibis.literal("direct"))
-    return ibis.coalesce(f["supplied"], by_rules).name("channel")
+    return ibis.coalesce(f["supplied"], by_rules)
 
 
 def channel_expr(events: ibis.Table, rules: ChannelRules) -> ir.StringValue:
@@ -381,31 +401,30 @@ def channel_expr(events: ibis.Table, rules: ChannelRules) -> ir.StringValue:
     >>> t.select(channel=channel_expr(t, load_channel_rules())).channel.to_list()
     ['paid_social', 'organic_social']
     """
-    f = _inputs(events)
-    f["supplied"] = _supplied(f["supplied"], rules)
-    f["referrer_kind"] = _referrer_kind(f, rules)
-    return _classify(f, rules)
+    f = _raw(events)
+    for stage in _stages(rules, _trim_once):
+        f |= stage(f)
+    return f["channel"].name("channel")
 
 
 def classify_channels(events: ibis.Table, rules: ChannelRules | None = None) -> ibis.Table:
     """``events`` with a ``channel`` column (replacing the source's) from ``rules``.
 
-    Parsed inputs (hosts, lower-cased utm values) are computed once in helper columns
-    that are dropped again, so each regex runs once per row.
+    Parsed inputs (lower-cased text, hosts, referrer kind) are computed once, in helper
+    columns that are dropped again.
 
     >>> t = ibis.memtable({"channel": ["In-Store / Offline", "browser"], "event": ["Order", "Live Chat Started"]})
     >>> classify_channels(t).channel.to_list()
     ['offline', 'customer_service']
     """
     rules = rules or load_channel_rules()
-    prefix = "_jm_channel_"
-    staged = events.mutate(**{prefix + k: v for k, v in _inputs(events).items()})
-    f = {k.removeprefix(prefix): staged[k] for k in staged.columns if k.startswith(prefix)}
-    staged = staged.mutate(**{prefix + "supplied": _supplied(f["supplied"], rules),
-                              prefix + "referrer_kind": _referrer_kind(f, rules)})
-    f = {k.removeprefix(prefix): staged[k] for k in staged.columns if k.startswith(prefix)}
+    prefix, staged, f = "_jm_channel_", events, _raw(events)
+    *steps, last = _stages(rules)
+    for step in [dict, *steps]:  # dict: materialise the raw fields first
+        staged = staged.mutate(**{prefix + k: v for k, v in {**f, **step(f)}.items()})
+        f = {k.removeprefix(prefix): staged[k] for k in staged.columns if k.startswith(prefix)}
     helpers = [k for k in staged.columns if k.startswith(prefix)]
-    return staged.mutate(channel=_classify(f, rules)).drop(*helpers)
+    return staged.mutate(channel=last(f)["channel"]).drop(*helpers)
 
 
 def describe_rules(rules: ChannelRules, max_items: int | None = 6) -> list[dict]:
