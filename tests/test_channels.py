@@ -366,8 +366,8 @@ def test_docs_list_channels_rules_and_conditions_in_order():
         assert f"`{channel}`" in docs and label in docs
     for key in CONDITION_KEYS:
         assert f"`{key}`" in docs
-    names = [r["name"] for r in describe_rules(load_channel_rules())]
-    positions = [docs.find(f"`{n}`") for n in names]
+    names = [r.name for r in load_channel_rules().rules]
+    positions = [docs.find(f"| `{n}` |") for n in names]
     assert -1 not in positions, [n for n, p in zip(names, positions) if p == -1]
     assert positions == sorted(positions), "docs/channels.md lists the rules out of order"
 
@@ -376,3 +376,14 @@ def test_preset_file_regexes_are_portable():
     text = PRESET_FILE.read_text(encoding="utf-8")
     assert not re.search(r"\(\?[=!<]", text)
     load_channel_rules()  # validates every preset rule
+
+
+def test_docs_config_example_is_valid():
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "channels.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(.*?)```", docs, re.S).group(1)
+    rules = load_channel_rules(settings_from_toml(example).channels)
+    assert [r.name for r in rules.rules[:4]] == ["affiliate-networks", "impact-click-ids", "ai-assistants", "boosted-posts"]
+    assert _one(rules, url="https://shop.example.com/?irclickid=x1", referrer="https://www.google.com/") == "affiliate"
+    assert _one(rules, referrer="https://chatgpt.com/") == "referral"
+    assert _one(rules, utm_source="facebook", utm_medium="Boosted") == "paid_social"
+    assert _one(rules, url="https://shop.example-shop.de/", referrer="https://blog.example.com/") == "direct"

@@ -4,8 +4,8 @@ The rules are data (``presets/channels.toml`` plus ``[[channels.rules]]`` in jou
 Precedence for every touchpoint: 1) a channel the source supplied, if it is one of
 :data:`CHANNELS` (any case or spelling of an id or label); 2) your rules, in order; 3) the
 preset's rules, in order (first match wins); 4) an external referrer -> ``referral``, else
-``direct``. The compiled expression uses only lower/strip, regex search/extract, ``isin``
-and CASE, so DuckDB (RE2) and Spark (Java regex) give identical results.
+``direct``. The compiled expression uses only lower, substrings, regex search/extract/replace,
+``isin`` and CASE, so DuckDB (RE2) and Spark (Java regex) give identical results.
 
 >>> rules = load_channel_rules()
 >>> events = ibis.memtable({"type": ["page", "page", "screen"], "event": ["page_view", "page_view", "screen_view"],
@@ -103,19 +103,16 @@ class Condition:
 
     def describe(self, max_items: int | None = 6) -> str:
         """The condition as text, e.g. ``utm_medium is one of: cpc, ppc``."""
-        shown = self.values if max_items is None else self.values[:max_items]
-        items = ", ".join(f"/{v}/" if _OPS[self.key][1] == "matches" else v for v in shown)
-        if len(shown) < len(self.values):
-            items += f", ... (+{len(self.values) - len(shown)} more)"
         field, op = _OPS[self.key]
+        shown = self.values if max_items is None else self.values[:max_items]
+        items = ", ".join(f"/{v}/" if op == "matches" else v for v in shown)
+        items += f", ... (+{len(self.values) - len(shown)} more)" if len(shown) < len(self.values) else ""
         field = {"referrer_kind": "referrer", "url_host": "URL host", "referrer_host": "referrer host"}.get(field, field)
-        return {
-            "is": f"{field} is {'one of: ' if len(self.values) > 1 else ''}{items}",
-            "matches": f"{field} matches {'one of: ' if len(self.values) > 1 else ''}{items}", "param": f"URL has parameter {items}",
-            "domain": f"{field} is (a subdomain of) {items}",
-            "source_category": f"utm_source is a known {items} source",
-            "referrer_category": f"referrer is a known {items} site",
-        }[op]
+        some = "one of: " if len(self.values) > 1 else ""
+        return {"is": f"{field} is {some}{items}", "matches": f"{field} matches {some}{items}",
+                "param": f"URL has parameter {items}", "domain": f"{field} is (a subdomain of) {items}",
+                "source_category": f"utm_source is a known {items} source",
+                "referrer_category": f"referrer is a known {items} site"}[op]
 
 
 @dataclass(frozen=True)
@@ -179,7 +176,7 @@ def load_channel_rules(settings: ChannelSettings | None = None) -> ChannelRules:
     if settings.preset not in presets:
         raise ConfigError(f"unknown channel rules preset '{settings.preset}'", field="channels.preset",
                           hint=f"use one of: {', '.join(sorted(presets))}")
-    categories = tuple(SourceCategory(name, tuple(_lower_all(c.get("sources", ()))),
+    categories = tuple(SourceCategory(name, tuple(v.strip().lower() for v in c.get("sources", ())),
                                       tuple(_domains(c.get("domains", ()), f"categories.{name}.domains")))
                        for name, c in data.get("categories", {}).items())
     known = {c.name for c in categories}
@@ -275,10 +272,6 @@ def _domains(values: Iterable[str], field: str) -> list[str]:
         raise ConfigError(exc.args[0], field=field, hint=exc.args[1]) from None
 
 
-def _lower_all(values: Iterable[str]) -> list[str]:
-    return [v.strip().lower() for v in values]
-
-
 def _squash(value: str) -> str:
     return re.sub(r"[\s\-_/]+", "", value.strip().lower())
 
@@ -310,7 +303,7 @@ def _trim_once(value: ir.StringValue) -> ir.StringValue:
 
 _UTM = ("utm_source", "utm_medium", "utm_campaign")
 _TEXT = ("type", "event", "url", "referrer", *_UTM)
-Fields = dict[str, ir.Value]
+Fields = dict[str, ir.Value]  # normalised input name -> expression
 
 
 def _stages(rules: ChannelRules, trim: Callable = _trim) -> list[Callable[[Fields], Fields]]:
@@ -345,7 +338,7 @@ def _domain_regex(domains: Iterable[str]) -> str:
     return "(^|[.])(" + "|".join(alternatives) + ")$"
 
 
-def _referrer_kind(f: dict[str, ir.Value], rules: ChannelRules) -> ir.StringValue:
+def _referrer_kind(f: Fields, rules: ChannelRules) -> ir.StringValue:
     host = f["referrer_host"]
     internal = host == f["url_host"]
     if rules.internal_domains:
@@ -353,7 +346,7 @@ def _referrer_kind(f: dict[str, ir.Value], rules: ChannelRules) -> ir.StringValu
     return ibis.cases((host.isnull(), "none"), (internal, "internal"), else_="external")
 
 
-def _predicate(condition: Condition, f: dict[str, ir.Value], categories: dict[str, SourceCategory]) -> ir.BooleanValue:
+def _predicate(condition: Condition, f: Fields, categories: dict[str, SourceCategory]) -> ir.BooleanValue:
     name, op = _OPS[condition.key]
     field, values = f[name], condition.values
     if op == "is":
@@ -382,7 +375,7 @@ def _supplied(value: ir.StringValue, rules: ChannelRules) -> ir.StringValue:
     return squashed.cases(*known.items(), else_=ibis.null("string"))
 
 
-def _classify(f: dict[str, ir.Value], rules: ChannelRules) -> ir.StringValue:
+def _classify(f: Fields, rules: ChannelRules) -> ir.StringValue:
     categories = {c.name: c for c in rules.categories}
     branches = [(functools.reduce(operator.and_, [_predicate(c, f, categories) for c in rule.conditions]),
                  ibis.literal(rule.channel)) for rule in rules.rules]
