@@ -350,10 +350,11 @@ def test_describe_rules_lists_the_full_precedence():
     rules = load_channel_rules(ChannelSettings(rules=[{"name": "mine", "channel": "affiliate", "when": {"utm_medium": ["aff", "partner"]}}]))
     rows = describe_rules(rules)
     assert [r["precedence"] for r in rows] == list(range(1, len(rules.rules) + 4))
-    assert rows[1] == {"precedence": 2, "name": "mine", "channel": "affiliate", "label": "Affiliate",
-                       "conditions": "utm_medium is one of: aff, partner", "origin": "user", "why": ""}
-    assert rows[2]["origin"] == "preset default" and rows[2]["why"]
+    assert rows[1] == {"precedence": 2, "name": "mine", "channel": "affiliate",
+                       "conditions": "utm_medium is one of: aff, partner", "origin": "user"}
+    assert rows[2]["origin"] == "preset default" and rows[2]["conditions"].endswith("(+7 more)")
     assert all(set(r) == set(rows[0]) for r in rows)
+    assert "(+" not in " ".join(r["conditions"] for r in describe_rules(rules, max_items=None))
 
 
 def test_labels_cover_every_channel():

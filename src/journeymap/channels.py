@@ -104,6 +104,8 @@ class Condition:
     def describe(self, max_items: int | None = 6) -> str:
         """The condition as text, e.g. ``utm_medium is one of: cpc, ppc``."""
         field, op = _OPS[self.key]
+        if max_items is not None and op == "matches":  # regexes are long: show fewer
+            max_items = max(1, max_items // 3)
         shown = self.values if max_items is None else self.values[:max_items]
         items = ", ".join(f"/{v}/" if op == "matches" else v for v in shown)
         items += f", ... (+{len(self.values) - len(shown)} more)" if len(shown) < len(self.values) else ""
@@ -423,22 +425,22 @@ def classify_channels(events: ibis.Table, rules: ChannelRules | None = None) -> 
 def describe_rules(rules: ChannelRules, max_items: int | None = 6) -> list[dict]:
     """Rows for a table of the full precedence: source channel, rules, fallback.
 
+    Long value lists are cut to ``max_items`` (regexes to a third of it); None shows all.
+
     >>> rows = describe_rules(load_channel_rules())
     >>> rows[0]["name"], rows[-1]["name"], rows[-1]["channel"]
     ('source-channel', 'fallback-direct', 'direct')
     >>> next(r for r in rows if r["name"] == "search-ad-click-id")["conditions"]
     'URL has parameter gclid, gbraid, wbraid, msclkid'
     """
-    def row(name: str, channel: str, conditions: str, origin: str, why: str = "") -> dict:
-        return {"precedence": 0, "name": name, "channel": channel, "label": CHANNEL_LABELS.get(channel, channel),
-                "conditions": conditions, "origin": origin, "why": why}
+    def row(name: str, channel: str, conditions: str, origin: str) -> dict:
+        return {"precedence": 0, "name": name, "channel": channel, "conditions": conditions, "origin": origin}
 
-    rows = [row("source-channel", "(as supplied)", "the source's channel column names a channel (id or label, any case)",
-                "built-in", "The source knows best.")]
+    rows = [row("source-channel", "(as supplied)", "the source's channel column names a channel", "built-in")]
     rows += [row(r.name, r.channel, " and ".join(c.describe(max_items) for c in r.conditions),
-                 r.origin if r.origin == "user" else f"preset {rules.preset}", r.why) for r in rules.rules]
-    rows += [row("fallback-referral", "referral", "referrer is external", "built-in", "Another site linked here."),
-             row("fallback-direct", "direct", "anything else", "built-in", "No referrer, no campaign.")]
+                 r.origin if r.origin == "user" else f"preset {rules.preset}") for r in rules.rules]
+    rows += [row("fallback-referral", "referral", "referrer is external", "built-in"),
+             row("fallback-direct", "direct", "anything else", "built-in")]
     for precedence, r in enumerate(rows, start=1):
         r["precedence"] = precedence
     return rows
