@@ -91,7 +91,8 @@ PLANTED_EFFECTS: tuple[PlantedEffect, ...] = (
         "customers' first visits, and none of them ever buys.",
         "Channel/campaign breakdown of a visit -> order_completed funnel, or first-touch attribution by "
         "utm_campaign: summer_blowout has a large share of visitors and zero conversions and zero revenue.",
-        "~15% of customers (~13% of browsers), 0 order_completed; other paid-social campaigns convert ~4-6%.",
+        "10k customers, seed 42: 1,513 customers (15%; 14% of browsers' first visits), 0 order_completed; "
+        "other paid-social campaigns convert 1-5%.",
     ),
     PlantedEffect(
         "mobile_checkout_failure",
@@ -99,8 +100,8 @@ PLANTED_EFFECTS: tuple[PlantedEffect, ...] = (
         "desktop and tablet checkouts complete normally.",
         "Funnel checkout_started -> order_completed broken down by properties.device; the pain-point lane "
         "shows checkout_error on mobile; some customers retry on desktop (cross-device).",
-        "Completion within the checkout visit ~18% on mobile vs ~86% on desktop; ~78% of mobile checkouts "
-        "end in payment_form_timeout.",
+        "10k customers, seed 42: order_completed / checkout_started = 17% on mobile, 86% on desktop, 77% on "
+        "tablet; 80% of mobile checkouts end in payment_form_timeout.",
     ),
     PlantedEffect(
         "tent_guide_lift",
@@ -108,7 +109,8 @@ PLANTED_EFFECTS: tuple[PlantedEffect, ...] = (
         "right tent\") are about twice as likely to reach the decision stage (product pages, add_to_cart).",
         "Content influence on stage progression: among customers reaching consideration, decision rate of "
         "guide readers vs non-readers; the content lane of the journey map.",
-        "Decision rate ~2x (e.g. ~60% vs ~30%), with guide reading independent of channel.",
+        "10k customers, seed 42: decision rate 56% of guide readers vs 26% of other consideration-stage "
+        "customers (2.2x); guide reading is independent of channel.",
     ),
     PlantedEffect(
         "winback_email_lifts_repeat",
@@ -116,8 +118,8 @@ PLANTED_EFFECTS: tuple[PlantedEffect, ...] = (
         "buy again about twice as often.",
         "Retention / repeat-purchase rate of buyers split by whether they had an email touch with "
         "utm_campaign=winback_60d.",
-        "Repeat-purchase visits planned for ~45% of clickers vs ~20% of other buyers (fewer observed: orders "
-        "can fail on mobile or fall after the window).",
+        "Planned: a repeat-purchase visit for 45% of clickers vs 20% of other buyers; observed on 10k "
+        "customers, seed 42: 30% vs 11% of buyers order again (2.8x).",
     ),
 )
 

@@ -161,6 +161,8 @@ TAIL_PARTS: dict[str, list[list[tuple]]] = {
     "guide": [[_page("guide")]],
     "newsletter": [[(TRACK, "newsletter_signup", P_NEWSLETTER), (IDENTIFY_EMAIL, None, P_NEWSLETTER)]],
     "signup": [[_page("signup_page"), (TRACK, "signup", P_SIGNUP)]],
+    # back on the product page before adding it (its page is filled in per visit)
+    "product_again": [[_page("home")]],
     "add_to_cart": [[(TRACK, "add_to_cart", P_PRODUCT)]],
     "fitting": [[_page("book_fitting"), (TRACK, "fitting_booked", P_FITTING)]],
     "checkout": [[_page("cart")], [_page("checkout"), (TRACK, "checkout_started", P_PRODUCT)]],

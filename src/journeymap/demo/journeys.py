@@ -186,6 +186,8 @@ def build_block(seed: int, block: int, customers: int, clock: Clock) -> Block:
     known_at_start = known.copy()
     known_at_start[first_on_device] = False
 
+    browse = np.minimum(KIND_BROWSE_MIN[kind] + rng.poisson(KIND_BROWSE_MEAN[kind]), MAX_BROWSE)
+
     # how each visit arrived
     mix = KIND_MIX[kind]
     pick = C.draw(cat.mix_cum, mix, rng.random(s))
@@ -193,6 +195,10 @@ def build_block(seed: int, block: int, customers: int, clock: Clock) -> Block:
     email_ok = (kind >= RET) | cu.newsletter[se.cust] | known
     arrival = np.where(cat.mix_email[pick] & ~email_ok, C.ARRIVAL_NAMES.index("direct"), arrival)
     arrival = np.where(first, arrival0[se.cust], arrival)
+    # back to the product page before adding it to the cart, unless the visit is already there
+    n_pre = (cat.arrival_landing[arrival] >= 0) + browse
+    away = (browse > 1) | (login & (n_pre == 1))
+    mask |= np.where(((mask & bit["add_to_cart"]) > 0) & away, bit["product_again"], 0)
     topic = np.where(cu.had_timeout[se.cust] & (rng.random(s) < 0.6), C.SUPPORT_TOPICS.index("payment_problem"),
                      rng.integers(0, len(C.SUPPORT_TOPICS), s))
 
@@ -201,7 +207,8 @@ def build_block(seed: int, block: int, customers: int, clock: Clock) -> Block:
     known_customer[se.cust[sel][known[sel]]] = True
     sess = dict(cust=se.cust[sel], kind=kind[sel], device=se.device[sel], outcome=se.outcome[sel],
                 product=se.product[sel], mask=mask[sel], login=login[sel], known_at_start=known_at_start[sel],
-                arrival=arrival[sel], topic=topic[sel], wall=clock.to_us(at[sel]), index=sel)
+                arrival=arrival[sel], topic=topic[sel], wall=clock.to_us(at[sel]), index=sel,
+                browse=browse[sel])
     batch, row_customer = _events(rng, cat, cu, sess, block, user_ids, emails, ref_codes, advocate)
     identified_at = start + ident_off
     return Block(batch, row_customer, cu, se, known_customer, start, identified_at, user_ids, emails)
@@ -211,7 +218,7 @@ def _events(rng, cat: C.Catalogue, cu: Customers, ss: dict, block: int, user_ids
     s = len(ss["cust"])
     kind = ss["kind"]
     # ---- steps: [landing] [login] browsing... tail...
-    n_browse = np.minimum(KIND_BROWSE_MIN[kind] + rng.poisson(KIND_BROWSE_MEAN[kind]), MAX_BROWSE)
+    n_browse = ss["browse"]
     override = cat.arrival_landing[ss["arrival"]]
     has_ov = (override >= 0).astype(np.int64)
     n_pre = has_ov + n_browse
@@ -236,6 +243,7 @@ def _events(rng, cat: C.Catalogue, cu: Customers, ss: dict, block: int, user_ids
                         np.where((b == 0) & PRODUCT_KINDS[st_kind], product_step, pool_step))
     tail_step = tail_flat[np.clip(tail_off[mask_inv[st_sess]] + q - n_pre[st_sess], 0, len(tail_flat) - 1)]
     login_step = np.where(st_kind == APP, cat.step_index["login_app"], cat.step_index["login_web"])
+    tail_step = np.where(tail_step == cat.step_index["part:product_again:0"], product_step, tail_step)
     step = np.where(is_login, login_step, np.where(pre, pre_step, tail_step))
 
     # ---- events
