@@ -34,7 +34,8 @@ def jm(tmp_path):
         yield store
 
 
-def rows(table, *columns, order=("event_id",)):
+def rows(table, *columns, order=None):
+    order = order or (("event_id",) if "event_id" in table.columns else ("row",))
     return table.order_by(list(order)).select(*columns).to_pyarrow().to_pylist()
 
 

@@ -91,6 +91,10 @@ def plan_columns(source_columns: list[str], mapping: dict[str, str] | None = Non
                 hint="map to one of: " + ", ".join(INPUT_COLUMNS),
             )
     by_lower = {k.lower(): v for k, v in mapping.items()}
+    present = {c.lower() for c in source_columns}
+    # canonical names the map fills from a column this file has: the file's own column of that
+    # name (if any) then goes to properties instead
+    claimed = {v for k, v in mapping.items() if k.lower() in present}
     plan = ColumnPlan()
     taken: set[str] = set()
     explicit_hits = set()
@@ -99,7 +103,7 @@ def plan_columns(source_columns: list[str], mapping: dict[str, str] | None = Non
         target = mapping.get(col) or by_lower.get(col.lower())
         if target:
             explicit_hits.add(col.lower())
-        elif snake_case(col) in INPUT_COLUMNS and snake_case(col) not in mapping.values():
+        elif snake_case(col) in INPUT_COLUMNS and snake_case(col) not in claimed:
             target = snake_case(col)
         if target and target not in taken:
             plan.renames[col] = target
@@ -109,7 +113,7 @@ def plan_columns(source_columns: list[str], mapping: dict[str, str] | None = Non
         if col in plan.renames:
             continue
         target = _ALIAS_TO_CANONICAL.get(snake_case(col))
-        if target and target not in taken and target not in mapping.values():
+        if target and target not in taken and target not in claimed:
             plan.renames[col] = target
             taken.add(target)
         else:

@@ -77,7 +77,9 @@ def _timestamp_expr(column: str, arrow_type: pa.DataType, fmt: str | None) -> st
     parts = []
     if fmt:
         parts.append(f"CAST(TRY_STRPTIME({text}, {sql_literal(fmt)}) AS TIMESTAMPTZ)")
-    parts.append(f"TRY_CAST(REPLACE({text}, 'z', 'Z') AS TIMESTAMPTZ)")
+    # ISO 8601 allows a lower-case 't' separator and 'z' zone, which DuckDB's cast does not
+    iso = f"REGEXP_REPLACE(REGEXP_REPLACE({text}, '^([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})t', '\\1T'), 'z$', 'Z')"
+    parts.append(f"TRY_CAST({iso} AS TIMESTAMPTZ)")
     parts.append(
         f"CASE WHEN REGEXP_FULL_MATCH({text}, '-?[0-9]+(\\.[0-9]+)?') THEN {_epoch(f'TRY_CAST({text} AS DOUBLE)')} END"
     )
