@@ -8,7 +8,6 @@ where, how to fix) and exits 1, never a traceback.
 from __future__ import annotations
 
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, List, Optional
@@ -200,7 +199,7 @@ def identity_overlinked(fmt: OutputFormat = FormatOption) -> None:
 def demo(
     customers: int = typer.Option(10_000, "--customers", min=1, help="How many customers to simulate."),
     seed: int = typer.Option(42, "--seed", help="Random seed (same seed, same data)."),
-    out: Optional[str] = typer.Option(None, "--out", help="Keep the generated files in this folder."),
+    out: Optional[str] = typer.Option(None, "--out", help="Folder for the generated files (default: <store>-demo-files beside the store)."),
     files_only: bool = typer.Option(False, "--files-only", help="Only write the Parquet/CSV files (for huge runs)."),
     fmt: OutputFormat = FormatOption,
 ) -> None:
@@ -208,7 +207,9 @@ def demo(
     from .demo import PLANTED_EFFECTS, DemoSpec, write_demo_files
     from .demo_report import demo_report
 
-    folder = Path(out) if out else Path(tempfile.mkdtemp(prefix="journeymap-demo-"))
+    # a stable folder beside the store, so running the demo again finds its rows already stored
+    store_path = Path(state.db or load_settings(state.config).store.path)
+    folder = Path(out) if out else store_path.with_name(f"{store_path.stem}-demo-files")
     spec = DemoSpec(customers=customers, seed=seed)
     with _progress() as progress:
         task = progress.add_task("generating touchpoints", total=None)

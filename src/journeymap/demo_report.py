@@ -45,6 +45,8 @@ def demo_report(jm: Journeymap, loads: list[LoadSummary], planted_effects) -> di
     merges = identity_merge_stats(jm)
     rejects = (jm.rejects().order_by(["file", "row"]).limit(10)
                .select("file", "row", "column", "reason").to_pyarrow().to_pylist())
+    for row in rejects:
+        row["file"] = row["file"].rsplit("/", 1)[-1]
     load_rows = [{"file": f.file.rsplit("/", 1)[-1] if f.format == "csv" else f.file.rsplit("/", 2)[-2] + "/…",
                   "format": f.format, "rows": f.rows_read, "new": f.accepted,
                   "already stored": f.duplicates, "rejected": f.rejected}
