@@ -230,9 +230,7 @@ def _stitch(store: Store, backend) -> float:
     con.execute("DELETE FROM identity_map; INSERT INTO identity_map SELECT id_type, id_value, customer_id FROM _identity_map")
     con.execute("DELETE FROM overlinked_identifiers; INSERT INTO overlinked_identifiers "
                 "SELECT id_type, id_value, linked_customers, reason FROM _overlinked")
-    from ..identity import identity_links
-
-    backend.create_table("_links", identity_links(events, settings), overwrite=True)
+    backend.create_table("_links", result.links, overwrite=True)
     con.execute("DELETE FROM identity_links; INSERT INTO identity_links "
                 "SELECT left_type, left_id, right_type, right_id, first_seen, event_id, via FROM _links")
     con.execute("DROP TABLE events")
