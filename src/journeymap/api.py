@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +117,8 @@ class Journeymap:
             "overlinked_identifiers": self.overlinked().count().to_pyarrow().as_py(),
             "rejects": self.rejects().count().to_pyarrow().as_py(),
             "loads": self.loads().count().to_pyarrow().as_py(),
-            "first_touchpoint": stats["first"].isoformat() if stats["first"] else None,
-            "last_touchpoint": stats["last"].isoformat() if stats["last"] else None,
+            "first_touchpoint": _utc_iso(stats["first"]),
+            "last_touchpoint": _utc_iso(stats["last"]),
             "channels": {r["channel"]: r["events"] for r in channels},
         }
 
@@ -152,6 +153,15 @@ class Journeymap:
     def __repr__(self) -> str:
         where = self.store.path if self.store else self.backend.name
         return f"<Journeymap {where}>"
+
+
+def _utc_iso(moment) -> str | None:
+    """ISO text in UTC; Spark hands back zone-less timestamps that are UTC (session zone)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat()
 
 
 def open_store(path: str | Path | None = None, *, config: str | Path | None = None,

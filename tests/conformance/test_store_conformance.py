@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timezone
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,8 @@ def test_info_and_events_match_the_store(exported, backend_name, request):
         assert info[key] == expected[key], key
     events = jm.events().order_by("event_id").to_pyarrow().to_pylist()
     assert [e["customer_id"] for e in events] == [e["customer_id"] for e in expected_events]
-    assert [e["timestamp"] for e in events] == [e["timestamp"] for e in expected_events]
+    as_utc = lambda t: t if t.tzinfo else t.replace(tzinfo=timezone.utc)  # noqa: E731 - Spark: zone-less UTC
+    assert [as_utc(e["timestamp"]) for e in events] == [e["timestamp"] for e in expected_events]
 
 
 def test_loading_into_a_connected_engine_says_where_to_load(exported):

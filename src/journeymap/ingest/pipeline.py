@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-import json
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -154,47 +154,39 @@ def _add_rejects(con, load_id: str, file: str, rows: list[tuple]) -> None:
 
 
 def _commit(store: Store, summary: LoadSummary, started: datetime) -> None:
+    """Deduplicate, classify, stitch and store the staged rows in one transaction."""
     from ..channels import classify_channels, load_channel_rules
 
     con = store.con
-    settings = store.settings
-    rules = load_channel_rules(settings.channels)
+    rules = load_channel_rules(store.settings.channels)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("""INSERT INTO _new_rejects SELECT ?, source, _row, _reject_column, _reject_reason,
             _reject_value, _record, now() FROM _staging WHERE _reject_column IS NOT NULL ORDER BY _seq""",
                     [summary.load_id])
-        con.execute("""CREATE OR REPLACE TEMP TABLE _new AS
-            SELECT * FROM _staging s
-            WHERE _reject_column IS NULL AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id)
-            QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY _seq) = 1""")
+        # an event_id repeated within the load keeps its first row (file order, then row order)
+        con.execute("""CREATE OR REPLACE TEMP TABLE _repeats AS SELECT event_id, MIN(_seq) AS keep
+            FROM _staging WHERE _reject_column IS NULL GROUP BY event_id HAVING COUNT(*) > 1""")
+        con.execute("""CREATE OR REPLACE TEMP TABLE _new AS SELECT s.* FROM _staging s
+            ANTI JOIN events e ON e.event_id = s.event_id
+            ANTI JOIN _repeats r ON r.event_id = s.event_id AND r.keep <> s._seq
+            WHERE s._reject_column IS NULL""")
         per_file = dict(con.execute("SELECT source, COUNT(*) FROM _new GROUP BY source").fetchall())
         staged = dict(con.execute("SELECT source, COUNT(*) FROM _staging WHERE _reject_column IS NULL "
                                   "GROUP BY source").fetchall())
         read_rejects = dict(con.execute("SELECT file, COUNT(*) FROM _new_rejects GROUP BY file").fetchall())
-        backend = ibis.duckdb.from_connection(con)
-        new = backend.table("_new")
-        classified = classify_channels(new, rules)
-        out_columns = column_names()
-        projected = classified.mutate(
-            customer_id=ibis.null("string"), load_id=ibis.literal(summary.load_id)
-        ).select(*out_columns)
-        backend.insert("events", projected)
+        con.execute("DROP TABLE _staging")
         con.execute("""INSERT INTO rejects SELECT * FROM _new_rejects n WHERE NOT EXISTS (
             SELECT 1 FROM rejects r WHERE r.file = n.file AND r."row" IS NOT DISTINCT FROM n."row"
               AND r.reason = n.reason AND r.record IS NOT DISTINCT FROM n.record)""")
         if per_file:
-            stitch_seconds = _stitch(store, backend)
-            summary.stitch_seconds = stitch_seconds
-        for file_summary in summary.files:
-            file_summary.rejected = read_rejects.get(file_summary.file, 0)
-            file_summary.rows_read = staged.get(file_summary.file, 0) + file_summary.rejected
-            file_summary.accepted = per_file.get(file_summary.file, 0)
-            file_summary.duplicates = staged.get(file_summary.file, 0) - file_summary.accepted
-            summary.rows_read += file_summary.rows_read
-            summary.accepted += file_summary.accepted
-            summary.duplicates += file_summary.duplicates
-            summary.rejected += file_summary.rejected
+            backend = ibis.duckdb.from_connection(con)
+            # not materialised: stitching reads only identifier columns, so the channel rules run
+            # once, inside the sorted rewrite of events
+            classified = classify_channels(backend.table("_new"), rules).mutate(
+                customer_id=ibis.null("string"), load_id=ibis.literal(summary.load_id)).select(*column_names())
+            summary.stitch_seconds = _stitch(store, backend, classified)
+        _count(summary, per_file, staged, read_rejects)
         finished = datetime.now(timezone.utc)
         summary.seconds = (finished - started).total_seconds()
         con.execute("INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
@@ -208,33 +200,45 @@ def _commit(store: Store, summary: LoadSummary, started: datetime) -> None:
         con.execute("ROLLBACK")
         raise
     finally:
-        for temp in ("_staging", "_new", "_norm", "_new_rejects"):
+        for temp in ("_staging", "_new", "_repeats", "_new_rejects"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
-def _stitch(store: Store, backend) -> float:
-    """Re-stitch identities over all touchpoints and rewrite events sorted by customer."""
-    import time
+def _count(summary: LoadSummary, per_file: dict, staged: dict, read_rejects: dict) -> None:
+    for file_summary in summary.files:
+        file_summary.rejected = read_rejects.get(file_summary.file, 0)
+        file_summary.rows_read = staged.get(file_summary.file, 0) + file_summary.rejected
+        file_summary.accepted = per_file.get(file_summary.file, 0)
+        file_summary.duplicates = staged.get(file_summary.file, 0) - file_summary.accepted
+        summary.rows_read += file_summary.rows_read
+        summary.accepted += file_summary.accepted
+        summary.duplicates += file_summary.duplicates
+        summary.rejected += file_summary.rejected
 
+
+def _stitch(store: Store, backend, new_events) -> float:
+    """Stitch identities over stored + new touchpoints; rewrite events sorted by customer.
+
+    The new rows are written once, inside the sorted rewrite (no separate insert).
+    """
     from ..identity import stitch_events
 
     began = time.perf_counter()
-    settings = store.settings.identity
-    events = backend.table("events")
-    stitched, result = stitch_events(events, settings)
-    ordered = stitched.select(*column_names()).order_by(["customer_id", "timestamp", "event_id"])
-    backend.create_table("_events_sorted", ordered, overwrite=True)
-    backend.create_table("_identity_map", result.identity_map, overwrite=True)
-    backend.create_table("_overlinked", result.overlinked, overwrite=True)
+    columns = column_names()
+    events = backend.table("events").select(*columns).union(new_events)
+    stitched, result = stitch_events(events, store.settings.identity)
+    ordered = stitched.select(*columns).order_by(["customer_id", "timestamp", "event_id"])
     con = store.con
-    con.execute("DELETE FROM identity_map; INSERT INTO identity_map SELECT id_type, id_value, customer_id FROM _identity_map")
-    con.execute("DELETE FROM overlinked_identifiers; INSERT INTO overlinked_identifiers "
-                "SELECT id_type, id_value, linked_customers, reason FROM _overlinked")
-    backend.create_table("_links", result.links, overwrite=True)
-    con.execute("DELETE FROM identity_links; INSERT INTO identity_links "
-                "SELECT left_type, left_id, right_type, right_id, first_seen, event_id, via FROM _links")
+    backend.create_table("_events_sorted", ordered, overwrite=True)
+    for table, expr, cols in (
+        ("identity_map", result.identity_map, "id_type, id_value, customer_id"),
+        ("overlinked_identifiers", result.overlinked, "id_type, id_value, linked_customers, reason"),
+        ("identity_links", result.links, "left_type, left_id, right_type, right_id, first_seen, event_id, via"),
+    ):
+        backend.create_table("_replacement", expr, temp=True, overwrite=True)
+        con.execute(f"DELETE FROM {table}")
+        con.execute(f"INSERT INTO {table} SELECT {cols} FROM _replacement")
+    con.execute("DROP TABLE _replacement")
     con.execute("DROP TABLE events")
     con.execute("ALTER TABLE _events_sorted RENAME TO events")
-    for temp in ("_identity_map", "_overlinked", "_links"):
-        con.execute(f"DROP TABLE IF EXISTS {temp}")
     return time.perf_counter() - began
