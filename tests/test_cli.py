@@ -76,3 +76,25 @@ def test_config_lists_every_setting(workdir):
     out = run("config", "--format", "json", cwd=workdir)
     names = [row["setting"] for row in json.loads(out.stdout)]
     assert "ingest.max_reject_rate" in names and "identity.junk_ids" in names
+
+
+def test_demo_loads_a_population_prints_its_summary_and_a_rerun_adds_nothing(workdir):
+    first = run("--db", "d.duckdb", "demo", "--customers", "400", "--format", "json", cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    info, tables = report["info"], report["tables"]
+    assert info["events"] > 400 * 3 and info["customers"] >= 400
+    channel_rows = next(rows for title, rows in tables.items() if title.startswith("Touchpoints per channel"))
+    assert sum(r["touchpoints"] for r in channel_rows) == info["events"]
+    assert sum(r["first_touch_customers"] for r in channel_rows) == info["customers"]
+    assert {"paid_search", "organic_search", "email", "direct"} <= {r["channel"] for r in channel_rows}
+    loads = tables["Loads"]
+    crm = next(r for r in loads if r["file"] == "crm_export.csv")
+    assert crm["rejected"] >= 1 and crm["rows"] == crm["new"] + crm["rejected"]
+    assert report["identity"]["known_customers"] > 0
+    assert (workdir / "d-demo-files" / "crm_export.csv").exists()
+
+    again = run("--db", "d.duckdb", "demo", "--customers", "400", "--format", "json", cwd=workdir)
+    second = json.loads(again.stdout)
+    assert second["info"]["events"] == info["events"] and second["info"]["rejects"] == info["rejects"]
+    assert all(r["new"] == 0 for r in second["tables"]["Loads"])

@@ -39,8 +39,14 @@ def demo_report(jm: Journeymap, loads: list[LoadSummary], planted_effects) -> di
     """Tables (title -> rows) summarising a demo store."""
     events = jm.events()
     info = jm.info()
-    channels = (events.group_by("channel")
-                .agg(touchpoints=events.count(), customers=events.customer_id.nunique())
+    # first touch per customer (ties by event_id): the acquisition mix, next to the touchpoint mix
+    first = events.filter(events.customer_id.notnull()).mutate(
+        _n=ibis.row_number().over(group_by="customer_id", order_by=["timestamp", "event_id"]))
+    first = first.filter(first._n == 0).group_by("channel").agg(first_touch_customers=ibis._.count())
+    per_channel = events.group_by("channel").agg(touchpoints=events.count(), customers=events.customer_id.nunique())
+    joined = per_channel.left_join(first, "channel")
+    channels = (joined.select(joined.channel, joined.touchpoints, joined.customers,
+                              first_touch_customers=joined.first_touch_customers.fill_null(0))
                 .order_by([ibis.desc("touchpoints"), "channel"]).to_pyarrow().to_pylist())
     merges = identity_merge_stats(jm)
     rejects = (jm.rejects().order_by(["file", "row"]).limit(10)
@@ -80,7 +86,8 @@ def demo_report(jm: Journeymap, loads: list[LoadSummary], planted_effects) -> di
         "identity": merges,
         "tables": {
             "Population": population,
-            "Touchpoints per channel": channels,
+            "Touchpoints per channel (internal page views count as direct; "
+            "first touch = the customer's first touchpoint)": channels,
             "Identity stitching": identity,
             "Loads": list(folded.values()),
             f"Rejected rows ({info['rejects']:,} in all; `journeymap rejects` lists them)": rejects,
