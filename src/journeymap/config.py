@@ -48,7 +48,7 @@ class _Section(BaseModel):
 
 class StoreSettings(_Section):
     path: str = Field("journeymap.duckdb", description="DuckDB file of the embedded store (the CLI's --db overrides it).")
-    memory_limit: str = Field("4GB", description="DuckDB memory limit; larger work spills to disk (for example '2GB').")
+    memory_limit: str = Field("2GB", description="DuckDB memory limit; larger work spills to disk (for example '2GB').")
     threads: int | None = Field(None, ge=1, description="DuckDB worker threads; empty = one per core.")
 
 

@@ -97,6 +97,7 @@ class Store:
         if self.settings.store.threads:
             self.con.execute(f"SET threads = {int(self.settings.store.threads)}")
         self.con.execute("SET preserve_insertion_order = true")
+        self.con.execute("SET enable_progress_bar = false")  # journeymap draws its own
         if not read_only:
             for ddl in _DDL.values():
                 self.con.execute(ddl)

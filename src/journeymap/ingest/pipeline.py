@@ -53,7 +53,10 @@ class LoadSummary:
     max_reject_rate: float = 0.05
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    stitch_seconds: float = 0.0
+    stage_seconds: float = 0.0  # read + validate + normalise into staging
+    classify_seconds: float = 0.0  # deduplicate + channel rules
+    stitch_seconds: float = 0.0  # identity links, components, identity map
+    write_seconds: float = 0.0  # customer_id on every touchpoint + sorted rewrite of events
 
     @property
     def reject_rate(self) -> float:
@@ -111,6 +114,7 @@ def run_load(store: Store, paths: list[str | Path], *, mapping: dict[str, str] |
                                         "which this file does not have")
                 plan_warned = True
             _stage_batch(con, item, store, salt, str(path), seq_base)
+    summary.stage_seconds = (datetime.now(timezone.utc) - started).total_seconds()
     _commit(store, summary, started)
     return summary
 
@@ -181,11 +185,13 @@ def _commit(store: Store, summary: LoadSummary, started: datetime) -> None:
               AND r.reason = n.reason AND r.record IS NOT DISTINCT FROM n.record)""")
         if per_file:
             backend = ibis.duckdb.from_connection(con)
-            # not materialised: stitching reads only identifier columns, so the channel rules run
-            # once, inside the sorted rewrite of events
+            began = time.perf_counter()
             classified = classify_channels(backend.table("_new"), rules).mutate(
                 customer_id=ibis.null("string"), load_id=ibis.literal(summary.load_id)).select(*column_names())
-            summary.stitch_seconds = _stitch(store, backend, classified)
+            backend.create_table("_classified", classified, temp=True, overwrite=True)
+            con.execute("DROP TABLE _new")
+            summary.classify_seconds = time.perf_counter() - began
+            _stitch(store, backend, backend.table("_classified"), summary)
         _count(summary, per_file, staged, read_rejects)
         finished = datetime.now(timezone.utc)
         summary.seconds = (finished - started).total_seconds()
@@ -200,7 +206,7 @@ def _commit(store: Store, summary: LoadSummary, started: datetime) -> None:
         con.execute("ROLLBACK")
         raise
     finally:
-        for temp in ("_staging", "_new", "_repeats", "_new_rejects"):
+        for temp in ("_staging", "_new", "_repeats", "_classified", "_new_rejects"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
@@ -216,10 +222,10 @@ def _count(summary: LoadSummary, per_file: dict, staged: dict, read_rejects: dic
         summary.rejected += file_summary.rejected
 
 
-def _stitch(store: Store, backend, new_events) -> float:
+def _stitch(store: Store, backend, new_events, summary: LoadSummary) -> None:
     """Stitch identities over stored + new touchpoints; rewrite events sorted by customer.
 
-    The new rows are written once, inside the sorted rewrite (no separate insert).
+    The new rows reach ``events`` once, inside the sorted rewrite (no separate insert).
     """
     from ..identity import stitch_events
 
@@ -227,6 +233,8 @@ def _stitch(store: Store, backend, new_events) -> float:
     columns = column_names()
     events = backend.table("events").select(*columns).union(new_events)
     stitched, result = stitch_events(events, store.settings.identity)
+    summary.stitch_seconds = time.perf_counter() - began
+    began = time.perf_counter()
     ordered = stitched.select(*columns).order_by(["customer_id", "timestamp", "event_id"])
     con = store.con
     backend.create_table("_events_sorted", ordered, overwrite=True)
@@ -241,4 +249,4 @@ def _stitch(store: Store, backend, new_events) -> float:
     con.execute("DROP TABLE _replacement")
     con.execute("DROP TABLE events")
     con.execute("ALTER TABLE _events_sorted RENAME TO events")
-    return time.perf_counter() - began
+    summary.write_seconds = time.perf_counter() - began
