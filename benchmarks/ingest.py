@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -59,6 +58,9 @@ elif kind == "copy":
     con.execute(f"CREATE TABLE events AS SELECT * FROM read_parquet('{data}/*.parquet')")
     result = {"rows": con.execute("SELECT COUNT(*) FROM events").fetchone()[0]}
 result["seconds"] = time.perf_counter() - began
+# this process's own peak RSS (VmHWM); ru_maxrss would include the parent's peak from before exec
+with open("/proc/self/status") as status:
+    result["peak_rss_kb"] = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
 print(json.dumps(result))
 """
 
@@ -69,12 +71,11 @@ def run_step(kind: str, data: Path, store: Path) -> dict:
         store.unlink()
     proc = subprocess.Popen([sys.executable, "-c", _STEP, kind, str(data), str(store)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    out, err = proc.stdout.read(), proc.stderr.read()
-    if status != 0:
+    out, err = proc.communicate()
+    if proc.returncode != 0:
         raise SystemExit(f"step {kind} failed:\n{err}")
     result = json.loads(out.strip().splitlines()[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux: kilobytes
+    result["peak_rss_mb"] = result["peak_rss_kb"] / 1024
     return result
 
 
