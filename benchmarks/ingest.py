@@ -50,11 +50,13 @@ if kind in ("parquet", "csv"):
 elif kind == "scan":
     import duckdb
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     result = {"rows": con.execute(f"SELECT COUNT(*), COUNT(DISTINCT anonymous_id), MAX(timestamp), SUM(revenue), "
         f"SUM(LENGTH(url)) FROM read_parquet('{data}/*.parquet')").fetchone()[0]}
 elif kind == "copy":
     import duckdb
     con = duckdb.connect(store)
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"CREATE TABLE events AS SELECT * FROM read_parquet('{data}/*.parquet')")
     result = {"rows": con.execute("SELECT COUNT(*) FROM events").fetchone()[0]}
 result["seconds"] = time.perf_counter() - began
@@ -74,7 +76,7 @@ def run_step(kind: str, data: Path, store: Path) -> dict:
     out, err = proc.communicate()
     if proc.returncode != 0:
         raise SystemExit(f"step {kind} failed:\n{err}")
-    result = json.loads(out.strip().splitlines()[-1])
+    result = json.loads(next(line for line in reversed(out.splitlines()) if line.startswith("{")))
     result["peak_rss_mb"] = result["peak_rss_kb"] / 1024
     return result
 
