@@ -93,7 +93,7 @@ def prepare(size: int, workdir: Path) -> tuple[Path, Path, int]:
     con = duckdb.connect()
     rows = con.execute(f"SELECT COUNT(*) FROM read_parquet('{parquet_dir}/*.parquet')").fetchone()[0]
     csv_dir = workdir / "csv"
-    csv_dir.mkdir()
+    csv_dir.mkdir(exist_ok=True)
     con.execute(f"COPY (SELECT * FROM read_parquet('{parquet_dir}/*.parquet')) TO '{csv_dir}/events.csv' (HEADER)")
     return parquet_dir, csv_dir, rows
 
