@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import ibis.expr.types as ir
 
@@ -81,6 +82,8 @@ def explain(links: ir.Table, identity_map: ir.Table, id_value: str, id_type: str
     member_keys = {(r["id_type"], r["id_value"]) for r in members.to_pyarrow().to_pylist()}
     left = members.select(left_type="id_type", left_id="id_value")
     inside = links.semi_join(left, ["left_type", "left_id"]).to_pyarrow().to_pylist()
+    for link in inside:
+        link["first_seen"] = _utc(link["first_seen"])
     graph: dict[tuple, list[tuple[tuple, dict]]] = {}
     for link in inside:
         a, b = (link["left_type"], link["left_id"]), (link["right_type"], link["right_id"])
@@ -99,6 +102,13 @@ def explain(links: ir.Table, identity_map: ir.Table, id_value: str, id_type: str
     return IdentityExplanation(id_type=origin[0], identifier=id_value, customer_id=customer, steps=steps,
                                identifiers=[{"id_type": t, "id_value": v} for t, v in sorted(member_keys)],
                                overlinked=is_overlinked)
+
+
+def _utc(value):
+    """Timestamps as aware UTC datetimes (Spark hands back naive ones in its UTC session)."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
 
 
 def _shortest_chain(graph: dict, origin: tuple, target: tuple) -> list[LinkStep]:
