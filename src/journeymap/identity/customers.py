@@ -168,9 +168,8 @@ def stitch(links: ir.Table, nodes: ir.Table, settings: IdentitySettings, *,
 def assign_customers(events: ir.Table, identity_map: ir.Table, settings: IdentitySettings) -> ir.Table:
     """``events`` with ``customer_id`` (replacing any) from each touchpoint's most trusted non-junk identifier.
 
-    A touchpoint with no non-junk identifier gets NULL. The junk test runs only where a more
-    trusted identifier is present and a less trusted one could stand in; the least trusted is
-    looked up as it is (a junk value is in no identity map).
+    A touchpoint with no non-junk identifier gets NULL. The least trusted identifier needs no
+    junk test: it is looked up as it is, and a junk value is in no identity map.
     """
     check_settings(settings)
     junk = junk_values(settings)
@@ -179,8 +178,11 @@ def assign_customers(events: ir.Table, identity_map: ir.Table, settings: Identit
     usable = [r.notnull() & ~is_junk(r, junk) for r in raw[:-1]]
     key_rank = ibis.cases(*[(u, i) for i, u in enumerate(usable)], else_=len(names) - 1) if usable \
         else ibis.literal(0)
-    key_value = ibis.cases(*[(u, r) for u, r in zip(usable, raw)], else_=raw[-1]) if usable else raw[0]
-    marked = events.mutate(_key_rank=key_rank.cast("int32"), _key=key_value)
+    # the key in a second step, from the rank: the junk tests run once per touchpoint, not twice
+    marked = events.mutate(_key_rank=key_rank.cast("int32"), **{f"_raw{i}": r for i, r in enumerate(raw)})
+    key = ibis.cases(*[(marked._key_rank == i, marked[f"_raw{i}"]) for i in range(len(names) - 1)],
+                     else_=marked[f"_raw{len(names) - 1}"]) if usable else marked._raw0
+    marked = marked.mutate(_key=key)
     mapping = identity_map.select(_map_rank=type_rank(identity_map.id_type, settings), _map_key="id_value",
                                   _customer="customer_id")
     joined = marked.left_join(mapping, [marked._key_rank == mapping._map_rank, marked._key == mapping._map_key])
