@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import ibis
 import pyarrow as pa
+from ibis import _
 import pytest
 
 from journeymap.channels import (
@@ -88,6 +89,10 @@ CASES: list[Case] = [
          referrer="https://partner.net/"),
     case("utm-in-url-only", "email", "utm parameters read from the URL when the columns are empty",
          url=SHOP + "?utm_source=Newsletter&UTM_Medium=Email", utm_medium=""),
+    case("utm-columns-beat-url", "paid_social", "utm columns that are given win over the URL's query",
+         url=SHOP + "?utm_source=google&utm_medium=organic", utm_source="Facebook", utm_medium="cpc"),
+    case("utm-in-url-after-clid", "paid_search", "a click id decides before utm is read from the URL",
+         url=SHOP + "?utm_source=newsletter&utm_medium=email&gclid=x"),
     case("unknown-medium", "referral", "an unrecognised medium falls through to the referrer",
          utm_source="sms_blast", utm_medium="sms", referrer="https://partner.net/"),
     # --- referrers ------------------------------------------------------------------------
@@ -193,6 +198,96 @@ def test_channel_expr_agrees_with_classify_channels(classified):
     t = ibis.memtable(cases_table())
     expr = t.select("case_id", channel=channel_expr(t, load_channel_rules(CASE_SETTINGS))).to_pyarrow()
     assert dict(zip(expr["case_id"].to_pylist(), expr["channel"].to_pylist())) == classified
+
+
+def test_row_by_row_agrees_with_distinct_combinations(classified):
+    t = ibis.memtable(cases_table())
+    out = classify_channels(t, load_channel_rules(CASE_SETTINGS), distinct=False).select("case_id", "channel").to_pyarrow()
+    assert dict(zip(out["case_id"].to_pylist(), out["channel"].to_pylist())) == classified
+
+
+# --- messy inputs: every plan gives the same channels ---------------------------------------
+
+_PIECES = ["", " ", "\t", "\n", "http://", "https://", "HTTPS://", "android-app://", "app://", "//", "ftp+x.y://", "www.",
+           "www1.", "www123.", "WWW.", "www", "user@", "a:b@", "@", "google", "google.com", "google.co.uk", "mail.google.com",
+           "l.facebook.com", "notfacebook.com", "x.com", "t.co", "com.google.android.gm", "example.com", "blog.example.com",
+           ".", "..", "-", "_", ":", ":8080", "/", "?", "#", "&", "=", "%20", "+", "gclid=", "gclid=1", "GCLID=x", "xgclid=1",
+           "fbclid=a", "dclid=", "ttclid=q", "utm_source=", "utm_source=Google", "utm_medium=cpc", "UTM_Medium=Email",
+           "utm_source=fb&", "utm_medium=paid+social", "utm_medium=e%20mail", "é", "ü.de", "a", "b1", "com", "%%%"]
+_LABELS = ["www", "www1", "www1234", "wwwx", "a", "b-c", "x_y", "google", "co", "uk", "com", "", "example", "mail", "facebook", "9"]
+
+
+def messy_table(rows: int = 400, seed: int = 7) -> pa.Table:
+    """Random URL-like strings, well-formed and not, and messy other inputs, with repeats;
+    ``id`` numbers the rows. The same seed gives the same table."""
+    import random
+
+    rnd = random.Random(seed)
+
+    def url() -> str | None:
+        if rnd.random() < 0.1:
+            return None
+        if rnd.random() < 0.6:  # the usual shape, with the odd twist
+            host = ".".join(rnd.choice(_LABELS) for _ in range(rnd.randint(1, 4)))
+            return (rnd.choice(["https://", "http://", "//", "", "app://", "a+b.c-d://", "1http://"])
+                    + rnd.choice(["", "", "", "u@", "u:p@"]) + host + rnd.choice(["", "", ".", ":", ":80", ":x"])
+                    + rnd.choice(["", "/", "/p?q=1", "?gclid=1", "#f", "/x?utm_source=a&utm_medium=cpc", " x"]))
+        return "".join(rnd.choice(_PIECES) for _ in range(rnd.randint(0, 6)))
+
+    choices = {"type": ["page", "screen", "track", " Screen ", "", None],
+               "event": ["page_view", "support_chat_started", "Live Chat Started", "store_visit", "order", "", None],
+               "utm_source": [None, "", " ", " Google ", "facebook", "m.facebook.com", "newsletter", "(direct)", "acme"],
+               "utm_medium": [None, "", "\t", " CPC ", "paid", "paid_social", "E-Mail", "video", "push", "organic", "xx"],
+               "utm_campaign": [None, "x", "aff_1"],
+               "channel": [None, "", " ", "Email", "browser", " PAID SEARCH ", "pos", "tv"]}
+    data = [{"url": url(), "referrer": url(), **{k: rnd.choice(v) for k, v in choices.items()}} for _ in range(rows)]
+    data += data[: rows // 4]  # repeated combinations
+    columns = {"id": [str(i) for i in range(len(data))]} | {k: [r[k] for r in data] for k in data[0]}
+    return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
+
+
+#: Settings for the messy table: user rules over every side, internal domains.
+MESSY_SETTINGS = ChannelSettings(internal_domains=["example.com"], rules=[
+    {"name": "u1", "channel": "affiliate", "when": {"url_domain": "example.com", "referrer": "external"}},
+    {"name": "u2", "channel": "video", "when": {"referrer_matches": "^android-app://", "url_param": ["x", "gclid"]}},
+    {"name": "u3", "channel": "display", "when": {"utm_campaign_matches": "^aff_", "referrer_domain": "google.*"}},
+])
+
+
+@pytest.mark.parametrize("settings", [None, MESSY_SETTINGS], ids=["preset", "user-rules"])
+def test_plans_agree_on_messy_inputs(settings):
+    t = ibis.memtable(messy_table())
+    rules = load_channel_rules(settings)
+    plans = {"distinct": classify_channels(t, rules), "rows": classify_channels(t, rules, distinct=False),
+             "inline": t.mutate(channel=channel_expr(t, rules))}
+    results = {}
+    for name, expr in plans.items():
+        out = expr.select("id", "channel").to_pyarrow()
+        results[name] = dict(zip(out["id"].to_pylist(), out["channel"].to_pylist()))
+    assert len(results["distinct"]) == t.count().execute()
+    assert set(results["distinct"].values()) <= set(CHANNELS)
+    assert results["distinct"] == results["rows"] == results["inline"]
+
+
+def test_host_fast_path_is_the_full_regex():
+    from journeymap.channels import _HOST, _host
+
+    t = ibis.memtable(messy_table(1000, seed=3))
+    urls = t.select(u=t.url.lower()).select("u", full=_.u.re_extract(_HOST, 1).nullif(""), fast=_host(_.u)).to_pyarrow()
+    assert urls["full"].to_pylist() == urls["fast"].to_pylist()
+    assert sum(h is not None for h in urls["fast"].to_pylist()) > 200  # the fast paths were taken
+
+
+def test_distinct_keeps_every_row_and_column():
+    """NULL-safe join back: repeated and NULL combinations neither vanish nor multiply."""
+    t = ibis.memtable(pa.table({
+        "id": ["1", "2", "3", "4", "5"], "url": [None, None, SHOP, SHOP, ""],
+        "referrer": [None, None, "https://www.google.com/", "https://www.google.com/", None],
+        "channel": [None, None, None, "Email", None], "payload": ["a", "b", "c", "d", "e"]}))
+    out = classify_channels(t).order_by("id").to_pyarrow()
+    assert out.column_names == list(t.columns)
+    assert out["id"].to_pylist() == ["1", "2", "3", "4", "5"] and out["payload"].to_pylist() == list("abcde")
+    assert out["channel"].to_pylist() == ["direct", "direct", "organic_search", "email", "direct"]
 
 
 def test_classify_keeps_other_columns_and_replaces_channel():

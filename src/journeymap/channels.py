@@ -4,8 +4,10 @@ The rules are data (``presets/channels.toml`` plus ``[[channels.rules]]`` in jou
 Precedence for every touchpoint: 1) a channel the source supplied, if it is one of
 :data:`CHANNELS` (any case or spelling of an id or label); 2) your rules, in order; 3) the
 preset's rules, in order (first match wins); 4) an external referrer -> ``referral``, else
-``direct``. The compiled expression uses only lower, substrings, regex search/extract/replace,
-``isin`` and CASE, so DuckDB (RE2) and Spark (Java regex) give identical results.
+``direct``. The compiled expression uses only lower, substrings, prefix/suffix/substring
+tests, regex search/extract/replace, ``isin``, CASE, DISTINCT and NULL-safe joins, so DuckDB
+(RE2) and Spark (Java regex) give identical results. By default each distinct combination of
+the inputs is classified once (see :func:`classify_channels`).
 
 >>> rules = load_channel_rules()
 >>> events = ibis.memtable({"type": ["page", "page", "screen"], "event": ["page_view", "page_view", "screen_view"],
@@ -281,6 +283,41 @@ def _squash(value: str) -> str:
 # ---------------------------------------------------------------------------------------
 # Compiling rules to an Ibis expression
 # ---------------------------------------------------------------------------------------
+#
+# Work is laid out for DuckDB's vectorised engine but stays portable Ibis:
+# - every derived input (trimmed lower-case text, hosts, utm from the URL) is computed once
+#   and kept in a helper column; rules compare those;
+# - what depends on the URL alone (its host, query parameters, url_* conditions) or on the
+#   referrer alone (its host, referrer_* conditions) is computed per distinct URL and per
+#   distinct referrer;
+# - CASE and COALESCE run later branches only on rows still undecided, so costly tests sit
+#   behind cheap ones (a utm value is read from the URL only where the column is empty);
+# - regexes that capture are several times dearer than plain tests: hosts and utm values
+#   take an exact fast path where the text has the usual shape.
+
+Fields = dict[str, ir.Value]  # normalised input name -> expression
+Step = Callable[[Fields], Fields]
+
+_UTM = ("utm_source", "utm_medium", "utm_campaign")
+_TEXT = ("type", "event", "url", "referrer", *_UTM)
+_INPUTS = (*_TEXT, "channel")
+# the fields of a condition that depend on the URL alone or on the referrer alone
+_SIDES = {"url": ("url", "url_host"), "referrer": ("referrer", "referrer_host")}
+_BLANKS = (" ", "\t", "\n", "\r")
+_PREFIX, _KEY = "_jm_channel_", "_jm_channel_key_"  # helper columns, key columns
+
+# The host of a URL (or bare host), lower-cased: ``www.``, user info, port, a final dot dropped.
+_HOST = (r"^(?:[a-z][a-z0-9+.-]*://|//)?(?:[^/?#@ ]*@)?(?:www[0-9]{0,3}[.])?"
+         r"([a-z0-9_-]+(?:[.][a-z0-9_-]+)+)[.]?(?::[0-9]*)?(?:[/?#]|$)")
+# Fast paths for the usual "scheme://labels.tld/..." (no user info, port or final dot): there
+# _HOST's group is the authority, less a leading www[0-9]{0,3}. if two labels remain. A test
+# without capture plus a one-pass capture costs a third of _HOST's capture.
+_SCHEME, _LABELS, _END = r"^[a-z][a-z0-9+.-]*://", r"[a-z0-9_-]+(?:[.][a-z0-9_-]+)+", r"(?:[/?#]|$)"
+_HOST_FAST = (
+    (_SCHEME + r"www[0-9]{0,3}[.]" + _LABELS + _END, _SCHEME + r"www[0-9]{0,3}[.]([^/?#]*)"),
+    (_SCHEME + _LABELS + _END, _SCHEME + r"([^/?#]*)"),
+)
+
 
 def _column(events: ibis.Table, name: str) -> ir.StringValue:
     if name in events.columns:
@@ -289,13 +326,13 @@ def _column(events: ibis.Table, name: str) -> ir.StringValue:
 
 
 def _trim(value: ir.StringValue) -> ir.StringValue:
-    """Trim blanks; the regex runs only on values that need it (``value`` is used 4 times).
+    """Trim blanks; the regex runs only on values that need it (``value`` is used 7 times).
 
     Not ``strip()``: Ibis writes its '\\v\\f' for Spark, which reads them as 'v' and 'f'.
+    ``right(1)`` would count characters through the whole value; ``endswith`` does not.
     """
-    blank = [" ", "\t", "\n", "\r"]
-    return ibis.ifelse(value.left(1).isin(blank) | value.right(1).isin(blank),
-                       value.re_replace(r"^[ \t\r\n]+|[ \t\r\n]+$", ""), value)
+    edge = functools.reduce(operator.or_, [value.endswith(b) for b in _BLANKS], value.left(1).isin(_BLANKS))
+    return ibis.ifelse(edge, value.re_replace(r"^[ \t\r\n]+|[ \t\r\n]+$", ""), value)
 
 
 def _trim_once(value: ir.StringValue) -> ir.StringValue:
@@ -303,35 +340,108 @@ def _trim_once(value: ir.StringValue) -> ir.StringValue:
     return value.re_extract(r"(?s)^[ \t\r\n]*(.*?)[ \t\r\n]*$", 1)
 
 
-_UTM = ("utm_source", "utm_medium", "utm_campaign")
-_TEXT = ("type", "event", "url", "referrer", *_UTM)
-Fields = dict[str, ir.Value]  # normalised input name -> expression
+def _host(url: ir.StringValue) -> ir.StringValue:
+    """The host of a cleaned URL, or NULL: ``_HOST``'s group, by a fast path where it is exact."""
+    fast = [(url.re_search(test), url.re_extract(capture, 1)) for test, capture in _HOST_FAST]
+    return ibis.cases(*fast, else_=url.re_extract(_HOST, 1)).nullif("")
 
 
-def _stages(rules: ChannelRules, trim: Callable = _trim) -> list[Callable[[Fields], Fields]]:
-    """Derivation steps from raw columns to the channel; each reads only earlier fields.
+def _inputs(rules: ChannelRules) -> tuple[str, ...]:
+    """The input columns the rules read: url, referrer and channel always (the fallback and
+    the source's channel); type, event and utm_* only if a condition reads them."""
+    fields = {_OPS[c.key][0] for rule in rules.rules for c in rule.conditions}
+    return tuple(n for n in _INPUTS if n in fields or n in ("url", "referrer", "channel"))
 
-    Inline (:func:`channel_expr`) they nest; :func:`classify_channels` materialises each
-    step as helper columns, so no regex runs twice per row and the SQL stays small.
+
+def _side(condition: Condition) -> str | None:
+    field = _OPS[condition.key][0]
+    return next((side for side, fields in _SIDES.items() if field in fields), None)
+
+
+def _flags(rules: ChannelRules) -> dict[Condition, str]:
+    """Conditions on the URL alone or the referrer alone -> name of their precomputed flag."""
+    flags: dict[Condition, str] = {}
+    for condition in (c for rule in rules.rules for c in rule.conditions if _side(c)):
+        flags.setdefault(condition, f"{_side(condition)}_flag{len(flags)}")
+    return flags
+
+
+def _side_stages(side: str, rules: ChannelRules, trim: Callable = _trim) -> list[Step]:
+    """Steps from the lower-cased URL (or referrer) to its cleaned text, host and flags."""
+    flags = {c: name for c, name in _flags(rules).items() if _side(c) == side}
+    categories = {c.name: c for c in rules.categories}
+
+    def flagged(f: Fields) -> Fields:
+        out = {name: _predicate(c, f, categories) for c, name in flags.items()}
+        if side == "referrer" and rules.internal_domains:
+            out["referrer_internal"] = f["referrer_host"].re_search(_domain_regex(rules.internal_domains))
+        return out
+
+    return [lambda f: {side: trim(f[side]).nullif("")}, lambda f: {f"{side}_host": _host(f[side])}, flagged]
+
+
+def _side_fields(side: str, rules: ChannelRules) -> set[str]:
+    """What the side stages give the rest: cleaned text, host, flags (and internal)."""
+    internal = {"referrer_internal"} if side == "referrer" and rules.internal_domains else set()
+    return {side, f"{side}_host", *(n for c, n in _flags(rules).items() if _side(c) == side), *internal}
+
+
+def _main_stages(rules: ChannelRules, trim: Callable = _trim, inputs: Iterable[str] = _INPUTS) -> list[Step]:
+    """Steps from the other inputs (and the sides' fields) to the channel.
+
+    The rules before the first one on a utm field decide first; utm values are read from
+    the URL only for rows they leave open (first match wins, so the split changes nothing).
     """
+    text = [n for n in ("type", "event", *_UTM) if n in inputs]
+    utm = [n for n in _UTM if n in inputs]
+    flags = _flags(rules)
+    split = next((i for i, rule in enumerate(rules.rules)
+                  if any(_OPS[c.key][0] in _UTM for c in rule.conditions)), len(rules.rules))
+
     def cleaned(f: Fields) -> Fields:
-        # utm also from the URL's own query, for data that carries it only there
-        from_url = {f"{n}_in_url": ibis.ifelse(f["url"].contains(f"{n}="),
-                                               f["url"].re_extract(f"[?&]{n}=([^&#]*)", 1), ibis.null("string"))
-                    for n in _UTM}
-        return {**{n: trim(f[n]).nullif("") for n in _TEXT}, **from_url, "supplied": _supplied(f["supplied"], rules)}
+        return {**{n: trim(f[n]).nullif("") for n in text}, "supplied": _supplied(f["supplied"], rules)}
 
-    def parsed(f: Fields) -> Fields:
-        hosts = {f"{n}_host": f[n].re_extract(_HOST, 1).nullif("") for n in ("url", "referrer")}
-        return {**hosts, **{n: ibis.coalesce(f[n], trim(f[f"{n}_in_url"].replace("+", " ").replace("%20", " "))
-                                             .nullif("")) for n in _UTM}}
+    def early(f: Fields) -> Fields:
+        branches = _branches(f, rules.rules[:split], rules, flags)
+        return {"early": ibis.coalesce(f["supplied"], ibis.cases(*branches, else_=ibis.null("string")))
+                if branches else f["supplied"]}
 
-    return [cleaned, parsed, lambda f: {"referrer_kind": _referrer_kind(f, rules)},
-            lambda f: {"channel": _classify(f, rules)}]
+    def in_url(f: Fields) -> Fields:
+        # utm also from the URL's own query, for data that carries it only there; read only
+        # where still undecided, the column is empty and the URL has the parameter
+        return {f"{n}_in_url": ibis.ifelse(f["early"].isnull() & f[n].isnull() & f["url"].contains(f"{n}="),
+                                           f["url"].re_extract(f"[?&]{n}=([^&#]*)", 1), ibis.null("string"))
+                for n in utm}
+
+    def resolved(f: Fields) -> Fields:
+        return {n: ibis.coalesce(f[n], trim(f[f"{n}_in_url"].replace("+", " ").replace("%20", " ")).nullif(""))
+                for n in utm}
+
+    def decided(f: Fields) -> Fields:
+        branches = _branches(f, rules.rules[split:], rules, flags)
+        branches.append((f["referrer_kind"] == "external", ibis.literal("referral")))
+        return {"channel": ibis.coalesce(f["early"], ibis.cases(*branches, else_=ibis.literal("direct")))}
+
+    return [cleaned, lambda f: {"referrer_kind": _referrer_kind(f, rules)}, early, in_url, resolved, decided]
 
 
-def _raw(events: ibis.Table) -> Fields:
-    return {**{n: _column(events, n).lower() for n in _TEXT}, "supplied": _column(events, "channel")}
+def _together(*stage_lists: list[Step]) -> list[Step]:
+    """Stage lists run side by side: step i of the result is step i of each list."""
+    def merged(steps: tuple[Step, ...]) -> Step:
+        return lambda f: functools.reduce(operator.or_, [step(f) for step in steps], {})
+    longest = max(len(s) for s in stage_lists)
+    return [merged(tuple(s[i] for s in stage_lists if i < len(s))) for i in range(longest)]
+
+
+def _all_stages(rules: ChannelRules, trim: Callable = _trim, inputs: Iterable[str] = _INPUTS) -> list[Step]:
+    """Every step, for one table (or one expression): both sides, then the rest."""
+    main = _main_stages(rules, trim, inputs)
+    return _together(_side_stages("url", rules, trim), _side_stages("referrer", rules, trim), main[:1]) + main[1:]
+
+
+def _raw(events: ibis.Table, inputs: Iterable[str] = _INPUTS) -> Fields:
+    fields = {n: _column(events, n).lower() if n in inputs else ibis.null("string") for n in _TEXT}
+    return {**fields, "supplied": _column(events, "channel")}
 
 
 def _domain_regex(domains: Iterable[str]) -> str:
@@ -344,7 +454,7 @@ def _referrer_kind(f: Fields, rules: ChannelRules) -> ir.StringValue:
     host = f["referrer_host"]
     internal = host == f["url_host"]
     if rules.internal_domains:
-        internal = internal | host.re_search(_domain_regex(rules.internal_domains))
+        internal = internal | f["referrer_internal"]
     return ibis.cases((host.isnull(), "none"), (internal, "internal"), else_="external")
 
 
@@ -355,10 +465,10 @@ def _predicate(condition: Condition, f: Fields, categories: dict[str, SourceCate
         return field == values[0] if len(values) == 1 else field.isin(values)
     if op == "matches":
         return field.re_search("|".join(f"(?:{v})" if len(values) > 1 else v for v in values))
-    if op == "param":  # the cheap substring test spares most rows the regex
+    if op == "param":  # the cheap substring tests spare most rows the regex (CASE runs it lazily)
         names = "|".join(re.escape(v) for v in values)
-        return functools.reduce(operator.or_, [field.contains(f"{v}=") for v in values]) & field.re_search(
-            f"[?&]({names})=[^&#]")
+        maybe = functools.reduce(operator.or_, [field.contains(f"{v}=") for v in values], ibis.literal(False))
+        return ibis.ifelse(field.contains("=") & maybe, field.re_search(f"[?&]({names})=[^&#]"), False)
     if op == "domain":
         return field.re_search(_domain_regex(values))
     chosen = [categories[v] for v in values]
@@ -377,49 +487,118 @@ def _supplied(value: ir.StringValue, rules: ChannelRules) -> ir.StringValue:
     return squashed.cases(*known.items(), else_=ibis.null("string"))
 
 
-def _classify(f: Fields, rules: ChannelRules) -> ir.StringValue:
+def _branches(f: Fields, chosen: Iterable[ChannelRule], rules: ChannelRules,
+              flags: dict[Condition, str]) -> list[tuple[ir.BooleanValue, ir.StringValue]]:
+    """CASE branches of ``chosen`` rules; conditions with a precomputed flag read the flag."""
     categories = {c.name: c for c in rules.categories}
-    branches = [(functools.reduce(operator.and_, [_predicate(c, f, categories) for c in rule.conditions]),
-                 ibis.literal(rule.channel)) for rule in rules.rules]
-    branches.append((f["referrer_kind"] == "external", ibis.literal("referral")))
-    by_rules = ibis.cases(*branches, else_=ibis.literal("direct"))
-    return ibis.coalesce(f["supplied"], by_rules)
+
+    def holds(c: Condition) -> ir.BooleanValue:
+        return f[flags[c]] if c in flags else _predicate(c, f, categories)
+
+    return [(functools.reduce(operator.and_, [holds(c) for c in rule.conditions]), ibis.literal(rule.channel))
+            for rule in chosen]
 
 
 def channel_expr(events: ibis.Table, rules: ChannelRules) -> ir.StringValue:
     """The channel of every row of ``events`` as one expression (never NULL).
 
     Self-contained, so it can go into any select. It repeats the parsing in every rule
-    (about 8x slower on DuckDB); for whole tables use :func:`classify_channels`.
+    (many times slower); for whole tables use :func:`classify_channels`.
 
     >>> t = ibis.memtable({"utm_source": ["Facebook", "facebook"], "utm_medium": [" CPC ", None]})
     >>> t.select(channel=channel_expr(t, load_channel_rules())).channel.to_list()
     ['paid_social', 'organic_social']
     """
-    f = _raw(events)
-    for stage in _stages(rules, _trim_once):
-        f |= stage(f)
+    inputs = _inputs(rules)
+    f = _raw(events, inputs)
+    for step in _all_stages(rules, _trim_once, inputs):
+        f |= step(f)
     return f["channel"].name("channel")
 
 
-def classify_channels(events: ibis.Table, rules: ChannelRules | None = None) -> ibis.Table:
+class _Reads(dict):
+    """Fields that record which of them a step reads."""
+
+    def __init__(self, fields: Fields):
+        super().__init__(fields)
+        self.read: set[str] = set()
+
+    def __getitem__(self, name: str) -> ir.Value:
+        self.read.add(name)
+        return super().__getitem__(name)
+
+
+def _staged(table: ibis.Table, f: Fields, steps: list[Step], keep: Iterable[str]) -> tuple[ibis.Table, Fields]:
+    """``table`` plus a helper column ``_jm_channel_<field>`` per field still needed, one
+    select per step, and the fields as those columns.
+
+    A dry run finds what each step reads, so no select carries a field no later step (or
+    ``keep``) needs: the SQL stays small and quick to compile.
+    """
+    reads, dry = [], dict(f)
+    for step in steps:
+        recorder = _Reads(dry)
+        dry |= step(recorder)
+        reads.append(recorder.read)
+    base = [c for c in table.columns if not c.startswith(_PREFIX) or c.startswith(_KEY)]
+    for i, step in enumerate(steps):
+        made = step(f)
+        if not made:
+            continue
+        live = set(keep).union(*reads[i + 1:])
+        fields = {k: v for k, v in {**f, **made}.items() if k in live}
+        table = table.select(*base, **{_PREFIX + k: v for k, v in fields.items()})
+        f = {k: table[_PREFIX + k] for k in fields}
+    return table, f
+
+
+def classify_channels(events: ibis.Table, rules: ChannelRules | None = None, *,
+                      distinct: bool = True) -> ibis.Table:
     """``events`` with a ``channel`` column (replacing the source's) from ``rules``.
 
-    Parsed inputs (lower-cased text, hosts, referrer kind) are computed once, in helper
-    columns that are dropped again.
+    A row's channel depends only on its input columns (url, referrer, channel; type, event
+    and utm_* if the rules read them), and those repeat: by default each distinct
+    combination is classified once and the channel joined back (NULL-safe), and URL and
+    referrer are parsed once per distinct value. ``distinct=False`` classifies row by row,
+    with the same result. Either way derived inputs are computed once, in helper columns
+    that are dropped again.
 
     >>> t = ibis.memtable({"channel": ["In-Store / Offline", "browser"], "event": ["Order", "Live Chat Started"]})
     >>> classify_channels(t).channel.to_list()
     ['offline', 'customer_service']
     """
     rules = rules or load_channel_rules()
-    prefix, staged, f = "_jm_channel_", events, _raw(events)
-    *steps, last = _stages(rules)
-    for step in [dict, *steps]:  # dict: materialise the raw fields first
-        staged = staged.mutate(**{prefix + k: v for k, v in {**f, **step(f)}.items()})
-        f = {k.removeprefix(prefix): staged[k] for k in staged.columns if k.startswith(prefix)}
-    helpers = [k for k in staged.columns if k.startswith(prefix)]
-    return staged.mutate(channel=last(f)["channel"]).drop(*helpers)
+    inputs = _inputs(rules)
+    keys = [n for n in inputs if n in events.columns]
+    if not (distinct and keys):
+        staged, f = _staged(events, _raw(events, inputs), _all_stages(rules, inputs=inputs), keep={"channel"})
+        helpers = [k for k in staged.columns if k.startswith(_PREFIX)]
+        return staged.mutate(channel=f["channel"]).drop(*helpers)
+
+    key = {n: f"{_KEY}{n}" for n in keys}
+    combos = events.select(**{key[n]: _column(events, n) for n in keys}).distinct()
+    raw = {n: combos[key[n]].lower() if n in keys else ibis.null("string") for n in _TEXT}
+    f = {n: raw[n] for n in _TEXT if n in inputs and n not in _SIDES} | {
+        "supplied": combos[key["channel"]] if "channel" in keys else ibis.null("string")}
+    table, sides_inline = combos, []
+    for side in _SIDES:
+        if side not in keys:  # a constant NULL: derive it inline
+            f[side] = ibis.null("string")
+            sides_inline.append(_side_stages(side, rules))
+            continue
+        values = combos.select(**{f"{_KEY}{side}_value": combos[key[side]]}).distinct()
+        parsed, side_fields = _staged(values, {side: values[f"{_KEY}{side}_value"].lower()},
+                                      _side_stages(side, rules), keep=_side_fields(side, rules))
+        table = table.left_join(parsed, combos[key[side]].identical_to(parsed[f"{_KEY}{side}_value"]))
+    table = table.select(*combos.columns, *(c for c in table.columns if c.startswith(_PREFIX) and not c.startswith(_KEY)))
+    f |= {k.removeprefix(_PREFIX): table[k] for k in table.columns if k not in combos.columns}
+    main = _main_stages(rules, inputs=inputs)
+    # sides joined: the referrer kind can come with the cleaning
+    steps = (_together(*sides_inline, main[:1]) + main[1:]) if sides_inline else _together(main[:1], main[1:2]) + main[2:]
+    staged, f = _staged(table, f, steps, keep={"channel"})
+    decided = staged.select(*combos.columns, **{f"{_PREFIX}decided": f["channel"]})
+    joined = events.left_join(decided, [_column(events, n).identical_to(decided[key[n]]) for n in keys])
+    return joined.mutate(channel=joined[f"{_PREFIX}decided"]).drop(*decided.columns)
 
 
 def describe_rules(rules: ChannelRules, max_items: int | None = 6) -> list[dict]:
