@@ -32,6 +32,7 @@ import ibis.expr.types as ir
 
 from ..config import IdentitySettings
 from ..errors import ConfigError
+from ..touchpoints import property_value
 
 __all__ = ["LINK_COLUMNS", "NODE_COLUMNS", "identifier_value", "identity_links", "identity_nodes",
            "is_junk", "junk_values", "type_rank"]
@@ -79,17 +80,11 @@ def is_junk(value: ir.StringValue, junk: list[str]) -> ir.BooleanValue:
 def identifier_value(events: ir.Table, name: str) -> ir.StringValue:
     """The raw identifier ``name`` of each touchpoint as text (junk not yet removed).
 
-    ``properties.KEY`` reads a flat string or number value of KEY from the JSON text in
-    ``properties`` with one regular expression that means the same on RE2 (DuckDB) and Java
-    (Spark). Limits: nested objects are not looked into (a KEY inside one is found too),
-    and a string value holding an escaped quote is cut at it.
+    ``properties.KEY`` reads a flat value of KEY from the JSON text in ``properties``
+    (:func:`journeymap.touchpoints.property_value`, with its limits).
     """
     if name.startswith(PROPERTY_PREFIX):
-        key = name[len(PROPERTY_PREFIX):]
-        found = events.properties.cast("string").re_extract(
-            '"' + key + r'"\s*:\s*("[^"]*"|[-+.0-9A-Za-z]+)', 1)
-        value = ibis.ifelse(found.startswith('"'), found.substr(1, found.length() - 2), found)
-        return value.nullif("")
+        return property_value(events, name[len(PROPERTY_PREFIX):])
     if name in events.columns:
         return events[name].cast("string")
     raise ConfigError(f"identifier column '{name}' is not a touchpoint column", field="identity.identifiers",

@@ -1,0 +1,190 @@
+"""Entry rules -> portable Ibis: when each stage's rule first (and last) held, per customer.
+
+A touchpoint rule is a predicate on one touchpoint; it *holds* at its ``min_count``-th match
+(the last ``min_count`` matches spanning at most ``within_days``). ``any`` holds at the first
+of its rules' moments, ``all`` at the last of them (once every rule has held). A moment is a
+touchpoint, ordered by (timestamp, event_id), kept as a struct (ts, event_id, event) so that
+``min``/``least`` pick the earliest one deterministically on DuckDB and Spark alike.
+
+>>> import ibis, datetime as dt
+>>> from .model import load_stage_model
+>>> day = lambda d: dt.datetime(2025, 1, d, tzinfo=dt.timezone.utc)
+>>> events = ibis.memtable({"customer_id": ["a", "a", "a"], "timestamp": [day(1), day(2), day(3)],
+...     "event_id": ["e1", "e2", "e3"], "type": ["page", "track", "track"],
+...     "event": ["page_view", "order_completed", "order_completed"], "channel": ["direct"] * 3,
+...     "url": ["https://x.example/shop/tents", None, None], "properties": [None] * 3})
+>>> t = stage_triggers(events, load_stage_model(preset="default")).to_pyarrow().to_pylist()[0]
+>>> [(name, t[f"first_{i}"]["event_id"] if t[f"first_{i}"] else None) for i, name in enumerate(
+...     ["awareness", "consideration", "decision", "purchase", "retention", "advocacy"])]
+[('awareness', 'e1'), ('consideration', 'e1'), ('decision', None), ('purchase', 'e2'), ('retention', 'e3'), ('advocacy', None)]
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from ..errors import InputError
+from ..touchpoints import number, property_value, url_path
+from .model import AnyOf, PropertyTest, Rule, StageModel, TouchRule
+
+__all__ = ["MOMENT", "glob_regex", "leaves", "stage_triggers", "touch_predicate"]
+
+#: A moment: the touchpoint at which something happened.
+MOMENT = dt.Struct({"ts": dt.Timestamp(timezone="UTC"), "event_id": dt.string, "event": dt.string})
+_NEEDED = ("customer_id", "timestamp", "event_id", "event")
+
+
+def glob_regex(globs: tuple[str, ...]) -> str:
+    """Globs ('*' anything, '?' one character) -> one anchored, lower-case regex.
+
+    >>> glob_regex(("/blog/*", "/p?"))
+    '^(?:/blog/.*|/p.)$'
+    """
+    parts = ["".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in g.lower()) for g in globs]
+    return "^(?:" + "|".join(parts) + ")$"
+
+
+def _one_of(value: ir.StringValue, patterns: tuple[str, ...], *, globs: bool = False) -> ir.BooleanValue:
+    exact = [p.lower() if globs else p for p in patterns if not (globs and ("*" in p or "?" in p))]
+    wild = tuple(p for p in patterns if globs and ("*" in p or "?" in p))
+    tests = []
+    if exact:
+        tests.append(value.isin(exact))
+    if wild:
+        tests.append(value.re_search(glob_regex(wild)))
+    return functools.reduce(operator.or_, tests)
+
+
+def _property(test: PropertyTest, text: ir.StringValue) -> ir.BooleanValue:
+    op, value = test.op, test.value
+    if op == "exists":
+        return text.isnull() if value is False else text.notnull()
+    if op in (">", ">=", "<", "<="):
+        n = number(text)
+        return {">": n > value, ">=": n >= value, "<": n < value, "<=": n <= value}[op].fill_null(False)
+    if op == "regex":
+        return text.re_search(value).fill_null(False)
+
+    def equal(v) -> ir.BooleanValue:
+        if isinstance(v, bool):
+            return text.lower() == ("true" if v else "false")
+        if isinstance(v, (int, float)):
+            return number(text) == float(v)
+        return text == v
+
+    if op == "in":
+        return functools.reduce(operator.or_, [equal(v) for v in value]).fill_null(False)
+    same = equal(value).fill_null(False)
+    return ~same & text.notnull() if op == "!=" else same
+
+
+def touch_predicate(rule: TouchRule, events: ir.Table) -> ir.BooleanValue:
+    """True on the touchpoints a touchpoint rule matches (``min_count`` aside)."""
+    tests: list[ir.BooleanValue] = []
+    for key, values in rule.matches:
+        if key == "path":
+            tests.append(_one_of(url_path(events.url.cast("string")), values, globs=True))
+        elif key == "url":
+            clean = events.url.cast("string").lower().re_replace(r"[?#].*$", "")
+            tests.append(_one_of(clean, values, globs=True))
+        elif key.startswith("utm_"):
+            tests.append(events[key].cast("string").lower().isin([v.lower() for v in values]))
+        else:
+            tests.append(events[key].cast("string").isin(list(values)))
+    if rule.url_regex:
+        tests.append(events.url.cast("string").re_search(rule.url_regex))
+    for test in rule.properties:
+        tests.append(_property(test, property_value(events, test.name)))
+    if not tests:
+        return ibis.literal(True)
+    return functools.reduce(operator.and_, tests).fill_null(False)
+
+
+def leaves(rule: Rule) -> list[TouchRule]:
+    """The touchpoint rules of a rule tree, depth first."""
+    if isinstance(rule, TouchRule):
+        return [rule]
+    return [leaf for child in rule.rules for leaf in leaves(child)]
+
+
+def _moment(events: ir.Table) -> ir.StructValue:
+    return ibis.struct({"ts": events.timestamp, "event_id": events.event_id.cast("string"),
+                        "event": events.event.cast("string")})
+
+
+def _check_columns(events: ir.Table, model: StageModel) -> None:
+    needed = set(_NEEDED)
+    for stage in model.stages:
+        for leaf in leaves(stage.rule):
+            needed |= {"url" if k in ("path", "url") else k for k, _ in leaf.matches}
+            if leaf.url_regex:
+                needed.add("url")
+            if leaf.properties:
+                needed.add("properties")
+    missing = sorted(needed - set(events.columns))
+    if missing:
+        raise InputError(f"the touchpoints have no column {', '.join(missing)}, which the stage rules need",
+                         column=missing[0], hint="load events with the canonical schema (journeymap load)")
+
+
+def stage_triggers(events: ir.Table, model: StageModel) -> ir.Table:
+    """Per customer, for stage ``i``: ``first_i`` / ``last_i``, the moments its rule first and
+    last held (NULL if never). Every customer with a touchpoint gets a row."""
+    _check_columns(events, model)
+    leaf_list = [leaf for stage in model.stages for leaf in leaves(stage.rule)]
+    index = {id(leaf): j for j, leaf in enumerate(leaf_list)}
+    moment = _moment(events)
+    null_moment = ibis.null(MOMENT)
+
+    # touchpoint rules that hold at their first match: one pass, one group-by
+    simple = {j: leaf for j, leaf in enumerate(leaf_list) if leaf.min_count == 1}
+    aggregates = {}
+    for j, leaf in simple.items():
+        hit = ibis.ifelse(touch_predicate(leaf, events), moment, null_moment)
+        aggregates[f"f{j}"] = hit.min()
+        aggregates[f"l{j}"] = hit.max()
+    customers = events.group_by("customer_id").aggregate(_n=events.count(), **aggregates).drop("_n")
+
+    # counting rules: the N-th match, with the (N-1)-th previous match inside the window
+    for j, leaf in enumerate(leaf_list):
+        if leaf.min_count == 1:
+            continue
+        matched = events.filter(touch_predicate(leaf, events)).select("customer_id", "timestamp", "event_id", "event")
+        window = ibis.window(group_by="customer_id", order_by=["timestamp", "event_id"])
+        earlier = matched.timestamp.lag(leaf.min_count - 1).over(window)
+        matched = matched.mutate(_earlier=earlier)
+        ok = matched._earlier.notnull()
+        if leaf.within_days is not None:
+            span = matched.timestamp.epoch_seconds() - matched._earlier.epoch_seconds()
+            ok = ok & (span <= leaf.within_days * 86400)
+        held = matched.filter(ok)
+        counted = held.group_by("customer_id").aggregate(**{f"f{j}": _moment(held).min(), f"l{j}": _moment(held).max()})
+        customers = customers.left_join(counted, "customer_id").drop("customer_id_right")
+
+    def combine(rule: Rule) -> tuple[ir.Value, ir.Value]:
+        if isinstance(rule, TouchRule):
+            j = index[id(rule)]
+            return customers[f"f{j}"], customers[f"l{j}"]
+        parts = [combine(child) for child in rule.rules]
+        firsts, lasts = [p[0] for p in parts], [p[1] for p in parts]
+        if len(parts) == 1:
+            return firsts[0], lasts[0]
+        if isinstance(rule, AnyOf):
+            return ibis.least(*firsts), ibis.greatest(*lasts)
+        missing = functools.reduce(operator.or_, [f.isnull() for f in firsts])
+        return (ibis.ifelse(missing, null_moment, ibis.greatest(*firsts)),
+                ibis.ifelse(missing, null_moment, ibis.least(*lasts)))
+
+    columns = {}
+    for stage in model.stages:
+        first, last = combine(stage.rule)
+        columns[f"first_{stage.index}"] = first
+        columns[f"last_{stage.index}"] = last
+    return customers.select("customer_id", **columns)
+

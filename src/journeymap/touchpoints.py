@@ -1,0 +1,45 @@
+"""Portable expressions over touchpoint columns that several parts of journeymap share.
+
+They mean the same on DuckDB (RE2) and Spark (Java regex).
+
+>>> import ibis
+>>> t = ibis.memtable({"properties": ['{"rating": 4, "plan":"pro"}', '{"rating":"2.5"}', None],
+...                    "url": ["https://shop.example/Guides/Tent/?a=1", "app://shop/orders", "/x#top"]})
+>>> t.select(r=property_value(t, "rating"), p=property_value(t, "plan"), path=url_path(t.url)).to_pyarrow().to_pylist()[:2]
+[{'r': '4', 'p': 'pro', 'path': '/guides/tent'}, {'r': '2.5', 'p': None, 'path': '/orders'}]
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+__all__ = ["number", "property_value", "url_path"]
+
+_NUMBER = r"^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$"
+
+
+def property_value(events: ir.Table, key: str) -> ir.StringValue:
+    """The flat string or number value of ``key`` in the JSON text of ``properties``, as text.
+
+    One regular expression, so it costs no JSON parse. Limits: nested objects are not looked
+    into (a KEY inside one is found too), and a string value holding an escaped quote is cut
+    at it. Empty strings are NULL.
+    """
+    found = events.properties.cast("string").re_extract('"' + key + r'"\s*:\s*("[^"]*"|[-+.0-9A-Za-z]+)', 1)
+    value = ibis.ifelse(found.startswith('"'), found.substr(1, found.length() - 2), found)
+    return value.nullif("")
+
+
+def number(text: ir.StringValue) -> ir.FloatingValue:
+    """``text`` as a float64 where it is a plain decimal number, else NULL (never an error)."""
+    return ibis.ifelse(text.re_search(_NUMBER), text.cast("float64"), ibis.null("float64"))
+
+
+def url_path(url: ir.StringValue) -> ir.StringValue:
+    """The lower-cased path of a URL: scheme and host, query and fragment dropped, no trailing
+    slash (but '/' for the root). A bare path is kept as it is."""
+    lowered = url.lower()
+    path = lowered.re_extract(r"^(?:[a-z][a-z0-9+.-]*://[^/?#]*)?([^?#]*)", 1)
+    trimmed = path.re_replace(r"/+$", "")  # no back-references: Spark and DuckDB spell them differently
+    return ibis.ifelse(trimmed == "", "/", trimmed)
