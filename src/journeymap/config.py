@@ -33,6 +33,7 @@ __all__ = [
     "IngestSettings",
     "PrivacySettings",
     "Settings",
+    "StageSettings",
     "StoreSettings",
     "iter_settings_help",
     "load_settings",
@@ -131,12 +132,33 @@ class ChannelSettings(_Section):
     )
 
 
+class StageSettings(_Section):
+    preset: str = Field(
+        "default", description="Stage model preset when no stages are defined here: default, content-marketing, "
+        "needs, five-stage, four-stage (`journeymap stages --preset NAME --rules` shows one).",
+    )
+    regression: bool = Field(
+        False, description="Let customers fall back to an earlier stage once a stage's stay_days have passed "
+        "since its rule last held (false: stages only move forward).",
+    )
+    recent_content_views: int = Field(
+        10, ge=1, description="How many of a customer's latest content views decide the stage their content "
+        "consumption indicates.",
+    )
+    stage: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Your own ordered stages ([[stages.stage]] tables with name, label, description, when, "
+        "keywords, content, stay_days); they replace the preset.",
+    )
+
+
 class Settings(_Section):
     store: StoreSettings = Field(default_factory=StoreSettings, description="The embedded DuckDB store.")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Reading files.")
     privacy: PrivacySettings = Field(default_factory=PrivacySettings, description="Personal data.")
     identity: IdentitySettings = Field(default_factory=IdentitySettings, description="Identity stitching.")
     channels: ChannelSettings = Field(default_factory=ChannelSettings, description="Channel classification.")
+    stages: StageSettings = Field(default_factory=StageSettings, description="The journey's stages.")
 
 
 def _line_of(text: str, loc: tuple) -> int | None:
@@ -174,7 +196,12 @@ def settings_from_toml(text: str, *, file: str | None = None) -> Settings:
             f"not valid TOML: {exc}", file=file, line=int(match.group(1)) if match else None,
             hint="check quotes, brackets and '=' on that line",
         ) from None
-    return settings_from_dict(raw, file=file, text=text)
+    settings = settings_from_dict(raw, file=file, text=text)
+    if settings.stages.stage:  # validate the rules now, while the file's lines are known
+        from .stages.model import load_stage_model
+
+        load_stage_model(settings, file=file, text=text)
+    return settings
 
 
 def settings_from_dict(raw: dict, *, file: str | None = None, text: str = "") -> Settings:

@@ -361,10 +361,9 @@ def _build(name: str, raw_stages: Any, *, regression: bool, description: str = "
         try:
             stages.append(parse_stage(raw, index))
         except ConfigError as error:
-            error.file, error.field = file, section
-            if text:
-                error.line = _line(text, getattr(error, "stage_name", None), getattr(error, "needle", None), section)
-            raise
+            line = _line(text, getattr(error, "stage_name", None), getattr(error, "needle", None), section) \
+                if text else None
+            raise ConfigError(error.message, file=file, line=line, field=section, hint=error.hint) from None
     seen: set[str] = set()
     for stage in stages:
         if stage.name in seen:
