@@ -15,6 +15,7 @@ from typing import Any
 
 import ibis
 
+from .api_stages import StagesMixin
 from .config import Settings, load_settings
 from .errors import BackendError, StoreError
 from .ingest import LoadSummary, run_load
@@ -26,7 +27,7 @@ __all__ = ["TABLES", "Journeymap", "connect", "open_store"]
 TABLES = ("events", "rejects", "identity_map", "identity_links", "overlinked_identifiers", "loads", "load_files")
 
 
-class Journeymap:
+class Journeymap(StagesMixin):
     """Touchpoints, identities and analyses over one Ibis backend.
 
     Made by :func:`journeymap.open` (the embedded DuckDB store, which can also load files) or

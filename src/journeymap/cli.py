@@ -231,6 +231,9 @@ def demo(
         console.print(f"Store: {state.db or 'journeymap.duckdb'}  ·  files: {folder}", markup=False)
 
 
+from . import cli_stages  # noqa: E402,F401  (registers `stages` and `map`)
+
+
 def main() -> None:
     """Entry point: run the app, turning journeymap errors into `Error: ...` and exit 1."""
     try:

@@ -82,6 +82,7 @@ class Store:
     def __init__(self, path: str | Path = "journeymap.duckdb", settings: Settings | None = None,
                  *, read_only: bool = False) -> None:
         self.path = str(path)
+        self.read_only = read_only
         self.settings = settings or Settings()
         if read_only and self.path != ":memory:" and not Path(self.path).exists():
             raise StoreError(f"no store at {self.path}", hint="run `journeymap load FILES` or `journeymap demo` first, or pass --db")

@@ -1,0 +1,101 @@
+"""The stage half of :class:`journeymap.Journeymap`: stages, funnel, content, journey map.
+
+On the embedded store, stage entries are kept in the store and refreshed incrementally
+(:mod:`journeymap.stages.state`); on other backends (Spark, a Parquet folder) they are
+computed from the touchpoints and held for the session.
+
+>>> import journeymap, tempfile, pathlib
+>>> from journeymap.demo import DemoSpec, write_demo_files
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> _ = write_demo_files(folder, DemoSpec(customers=200, seed=5))
+>>> jm = journeymap.open(":memory:")
+>>> _ = jm.load(folder / "events")
+>>> funnel = jm.stage_funnel().to_pyarrow().to_pylist()
+>>> [row["stage"] for row in funnel][:3], funnel[0]["customers"] == jm.info()["customers"]
+(['awareness', 'consideration', 'decision'], True)
+>>> jm.close()
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import ibis
+
+from .analytics.customers import column_name, customers_in_segment, segment_table
+from .analytics.stage_funnel import stage_funnel
+from .engine import materialize
+from .errors import ConfigError
+from .stages import (StageModel, as_of_time, assign_stages, customer_stages, finish_entries, load_stage_model)
+from .stages.state import StageRefresh, refresh_stage_history
+
+__all__ = ["StagesMixin"]
+
+
+class StagesMixin:
+    """Methods of :class:`~journeymap.Journeymap` about stages (needs ``backend``, ``settings``, ``store``)."""
+
+    backend: Any
+    settings: Any
+    store: Any
+
+    def stage_model(self, preset: str | None = None) -> StageModel:
+        """The stage model in use: ``preset`` if given, else journeymap.toml's stages or preset."""
+        return load_stage_model(self.settings, preset=preset)
+
+    def refresh_stages(self, preset: str | None = None) -> StageRefresh:
+        """Bring the stored stage history up to date (embedded store only); returns what it did."""
+        if self.store is None:
+            raise ConfigError("only the embedded store keeps stage history",
+                              hint="on other backends jm.stages() computes it from the touchpoints")
+        model = self.stage_model(preset)
+        self.last_refresh = refresh_stage_history(self.store, self.backend, model)
+        return self.last_refresh
+
+    def _as_of(self, as_of: _dt.datetime | str | None) -> _dt.datetime:
+        if as_of is None:
+            return as_of_time(self.events())
+        if isinstance(as_of, str):
+            try:
+                as_of = _dt.datetime.fromisoformat(as_of)
+            except ValueError:
+                raise ConfigError(f"as_of '{as_of}' is not an ISO date or time", field="as_of",
+                                  hint="e.g. 2025-12-31 or 2025-12-31T23:59:00") from None
+        return as_of if as_of.tzinfo else as_of.replace(tzinfo=_dt.timezone.utc)
+
+    def stages(self, preset: str | None = None, *, as_of: _dt.datetime | str | None = None) -> ibis.Table:
+        """Stage entries: one row per customer per stage entered (see :data:`journeymap.stages.ENTRY_COLUMNS`)."""
+        model = self.stage_model(preset)
+        when = self._as_of(as_of)
+        if self.store is not None and not getattr(self.store, "read_only", False):
+            self.refresh_stages(preset)
+            return finish_entries(self.backend.table("stage_history"), model, when)
+        cache = self.__dict__.setdefault("_stage_cache", {})
+        key = (repr(model), when)
+        if key not in cache:
+            cache[key] = materialize(assign_stages(self.events(), model, as_of=when))
+        return cache[key]
+
+    def customer_stages(self, preset: str | None = None, *, as_of: _dt.datetime | str | None = None) -> ibis.Table:
+        """One row per customer: current stage, since when, highest stage, regressed."""
+        return customer_stages(self.stages(preset, as_of=as_of))
+
+    def segment(self, segment: str, preset: str | None = None) -> ibis.Table:
+        """The customer_id of every customer in ``segment`` (``KEY=VALUE[,KEY!=VALUE...]``)."""
+        return customers_in_segment(self.events(), segment, self.stages(preset))
+
+    def stage_funnel(self, by: str | list[str] | None = None, *, preset: str | None = None,
+                     segment: str | None = None, as_of: _dt.datetime | str | None = None) -> ibis.Table:
+        """The stage funnel, optionally broken down ``by`` segment keys (``channel``,
+        ``campaign``, ``device``, ``cohort:week``, ``property.KEY`` ...) and restricted to a ``segment``."""
+        model = self.stage_model(preset)
+        entries = self.stages(preset, as_of=as_of)
+        if segment:
+            entries = entries.semi_join(self.segment(segment, preset), "customer_id")
+        keys = [by] if isinstance(by, str) else list(by or [])
+        keys = [k.strip() for key in keys for k in key.split(",") if k.strip()]
+        if not keys:
+            return stage_funnel(entries, model)
+        segments = segment_table(self.events(), keys, entries)
+        return stage_funnel(entries, model, by=[column_name(k) for k in keys], segments=segments)

@@ -1,0 +1,96 @@
+"""``journeymap stages`` and ``journeymap map``: the stage commands of the CLI (same API as Python)."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from .cli import FormatOption, _open, app, console, err_console
+from .output import OutputFormat, render_rows, to_json
+
+__all__ = ["stages_command"]
+
+
+def _percent(value) -> str:
+    return "" if value is None else f"{value * 100:.1f}%"
+
+
+def _days(value) -> str:
+    if value is None:
+        return ""
+    return f"{value * 24:.1f} h" if value < 1 else f"{value:.1f} d"
+
+
+_SHORT = {"conversion_from_previous": "conv. prev", "conversion_from_first": "conv. first",
+          "median_days_from_previous": "median to reach", "p90_days_from_previous": "p90 to reach",
+          "median_days_in_stage": "median in stage"}
+
+
+def _for_table(rows: list[dict]) -> list[dict]:
+    """Percentages and durations for people; short headers so the table fits a terminal."""
+    out = []
+    for row in rows:
+        shown = {}
+        for key, value in row.items():
+            if key == "stage_index":
+                continue
+            if key.startswith("conversion_"):
+                value = _percent(value)
+            elif key.endswith("_days_from_previous") or key == "median_days_in_stage":
+                value = _days(value)
+            shown[_SHORT.get(key, key)] = value
+        out.append(shown)
+    return out
+
+
+def _model_rows(model) -> list[dict]:
+    return [{"stage": s.name, "label": s.label, "entry rule": s.rule.describe(),
+             "stay_days": s.stay_days, "description": s.description} for s in model.stages]
+
+
+@app.command("stages")
+def stages_command(
+    preset: Optional[str] = typer.Option(None, "--preset", help="Stage model preset (default: journeymap.toml's stages, else 'default')."),
+    by: Optional[List[str]] = typer.Option(None, "--by", help="Break down by a segment key: channel, campaign, source, medium, device, landing_page, cohort:week, cohort:month, stage, property.KEY (repeat or comma-separate)."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Only customers in KEY=VALUE[,KEY!=VALUE...], e.g. channel=email."),
+    rules: bool = typer.Option(False, "--rules", help="Print the stage model (stages, entry rules, descriptions) instead of the funnel."),
+    customer: Optional[str] = typer.Option(None, "--customer", help="Print one customer's stage entries and the touchpoints that triggered them."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="'Now' for days in the current stage (ISO date; default: the latest touchpoint)."),
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """The stage funnel: customers who reached each stage, conversion, time between stages, drop-offs."""
+    if rules:
+        from .config import load_settings
+        from .stages import load_stage_model
+        from .cli import state
+
+        model = load_stage_model(load_settings(state.config), preset=preset)
+        render_rows(_model_rows(model), fmt, title=f"stage model '{model.name}'")
+        return
+    with _open() as jm:
+        model = jm.stage_model(preset)
+        if customer is not None:
+            entries = jm.stages(preset, as_of=as_of)
+            rows = (entries.filter(entries.customer_id == customer).order_by("stage_index")
+                    .drop("exit_event_id").to_pyarrow().to_pylist())
+            if not rows:
+                from .errors import ConfigError
+
+                raise ConfigError(f"no customer '{customer}' in the store", field="customer",
+                                  hint="customer ids are in `journeymap export` or jm.customer_stages()")
+            render_rows(rows, fmt, title=f"stages of customer {customer}")
+            return
+        funnel = jm.stage_funnel(by, preset=preset, segment=segment, as_of=as_of)
+        rows = funnel.to_pyarrow().to_pylist()
+        refresh = getattr(jm, "last_refresh", None)
+    if fmt == OutputFormat.json:
+        console.file.write(to_json({"model": model.name, "rows": rows,
+                                    "refresh": refresh.to_dict() if refresh else None}) + "\n")
+        return
+    title = f"stage funnel ({model.name})" + (f", segment {segment}" if segment else "")
+    render_rows(_for_table(rows) if fmt == OutputFormat.table else rows, fmt, title=title)
+    if refresh is not None and fmt == OutputFormat.table:
+        how = "all customers (new stage model)" if refresh.full else \
+            f"{refresh.customers_recomputed:,} changed customers of {refresh.customers:,}"
+        err_console.print(f"stage history: recomputed {how} in {refresh.seconds:.2f} s", markup=False)
