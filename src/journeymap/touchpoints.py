@@ -42,4 +42,4 @@ def url_path(url: ir.StringValue) -> ir.StringValue:
     lowered = url.lower()
     path = lowered.re_extract(r"^(?:[a-z][a-z0-9+.-]*://[^/?#]*)?([^?#]*)", 1)
     trimmed = path.re_replace(r"/+$", "")  # no back-references: Spark and DuckDB spell them differently
-    return ibis.ifelse(trimmed == "", "/", trimmed)
+    return trimmed.nullif("").fill_null("/")  # the regexes run once per value (an ifelse would repeat them)

@@ -40,6 +40,7 @@ import ibis
 import ibis.expr.types as ir
 
 from .model import StageModel
+from .rules import MOMENT as _MOMENT
 from .rules import MOMENT, stage_triggers
 
 __all__ = ["ENTRY_COLUMNS", "HISTORY_COLUMNS", "as_of_time", "assign_stages", "customer_stages", "finish_entries",
@@ -52,6 +53,9 @@ HISTORY_COLUMNS = ("customer_id", "stage", "stage_index", "entered_at", "trigger
 ENTRY_COLUMNS = (*HISTORY_COLUMNS, "days_in_stage", "is_current")
 
 
+_UTC = _MOMENT.fields["ts"]
+
+
 def _same(a: ir.StructValue, b: ir.StructValue) -> ir.BooleanValue:
     return (a.ts == b.ts) & (a.event_id == b.event_id)
 
@@ -62,22 +66,23 @@ def stage_history(triggers: ir.Table, model: StageModel) -> ir.Table:
     k = len(model.stages)
     firsts = [triggers[f"first_{i}"] for i in range(k)]
     entered = [firsts[i] if i == k - 1 else ibis.least(*firsts[i:]) for i in range(k)]
-    rows = []
+    wide = triggers.select(
+        "customer_id",
+        **{f"e{i}": entered[i] for i in range(k)},
+        **{f"s{i}": firsts[i].isnull() | ~_same(firsts[i], entered[i]).fill_null(False) for i in range(k)},
+        **{f"l{i}": triggers[f"last_{i}"] for i in range(k)},
+    )
+    parts = []
     for i, stage in enumerate(model.stages):
-        nxt = entered[i + 1] if i + 1 < k else ibis.null(MOMENT)
-        rows.append(ibis.struct({
-            "stage": ibis.literal(stage.name), "stage_index": ibis.literal(i, "int64"),
-            "entered": entered[i],
-            "skipped": firsts[i].isnull() | ~_same(firsts[i], entered[i]).fill_null(False),
-            "exited": nxt, "last_held_at": triggers[f"last_{i}"].ts,
-        }))
-    long = triggers.select("customer_id", _row=ibis.array(rows)).unnest("_row")
-    row = long._row
-    return long.select(
-        "customer_id", stage=row.stage, stage_index=row.stage_index, entered_at=row.entered.ts,
-        trigger_event_id=row.entered.event_id, trigger_event=row.entered.event, skipped=row.skipped,
-        exited_at=row.exited.ts, exit_event_id=row.exited.event_id, last_held_at=row.last_held_at,
-    ).filter(ibis._.entered_at.notnull())
+        nxt = wide[f"e{i + 1}"] if i + 1 < k else ibis.null(MOMENT)
+        part = wide.filter(wide[f"e{i}"].notnull()).select(
+            "customer_id", stage=ibis.literal(stage.name), stage_index=ibis.literal(i, "int64"),
+            entered_at=wide[f"e{i}"].ts.cast(_UTC), trigger_event_id=wide[f"e{i}"].event_id, trigger_event=wide[f"e{i}"].event,
+            skipped=wide[f"s{i}"], exited_at=nxt.ts.cast(_UTC), exit_event_id=nxt.event_id,
+            last_held_at=wide[f"l{i}"].cast(_UTC),
+        )
+        parts.append(part)
+    return ibis.union(*parts)
 
 
 def _seconds(ts: ir.TimestampValue) -> ir.IntegerValue:
@@ -99,9 +104,9 @@ def finish_entries(history: ir.Table, model: StageModel, as_of: _dt.datetime) ->
         kept = stay.isnull() | (held_since + stay * 86400 >= as_of_seconds)
         current = ibis.ifelse(kept, history.stage_index, ibis.null("int64")).max().over(by_customer)
         current = current.fill_null(history.stage_index.min().over(by_customer))
-    else:
-        current = history.stage_index.max().over(by_customer)
-    return history.mutate(days_in_stage=days, is_current=history.stage_index == current)
+        return history.mutate(days_in_stage=days, is_current=history.stage_index == current)
+    # forward-only: the current stage is the one not left yet
+    return history.mutate(days_in_stage=days, is_current=history.exited_at.isnull())
 
 
 def as_of_time(events: ir.Table) -> _dt.datetime:

@@ -38,6 +38,8 @@ __all__ = ["MOMENT", "glob_regex", "leaves", "stage_triggers", "touch_predicate"
 #: A moment: the touchpoint at which something happened.
 MOMENT = dt.Struct({"ts": dt.Timestamp(timezone="UTC"), "event_id": dt.string, "event": dt.string})
 _NEEDED = ("customer_id", "timestamp", "event_id", "event")
+_SEPARATOR = "\x1f"  # between event_id and event name in one sortable text
+_SPLIT = r"^([^\x1f]*)\x1f(.*)$"
 
 
 def glob_regex(globs: tuple[str, ...]) -> str:
@@ -51,11 +53,18 @@ def glob_regex(globs: tuple[str, ...]) -> str:
 
 
 def _one_of(value: ir.StringValue, patterns: tuple[str, ...], *, globs: bool = False) -> ir.BooleanValue:
-    exact = [p.lower() if globs else p for p in patterns if not (globs and ("*" in p or "?" in p))]
-    wild = tuple(p for p in patterns if globs and ("*" in p or "?" in p))
+    """``value`` equals one of ``patterns``, or (``globs``) matches one; a glob whose only
+    wildcard is a final '*' is a prefix test, which costs far less than a regex."""
+    if not globs:
+        return value.isin(list(patterns))
+    lowered = [p.lower() for p in patterns]
+    exact = [p for p in lowered if "*" not in p and "?" not in p]
+    prefixes = [p[:-1] for p in lowered if p.endswith("*") and "*" not in p[:-1] and "?" not in p]
+    wild = tuple(p for p in lowered if p not in exact and p[:-1] not in prefixes)
     tests = []
     if exact:
         tests.append(value.isin(exact))
+    tests += [value.startswith(p) for p in prefixes]
     if wild:
         tests.append(value.re_search(glob_regex(wild)))
     return functools.reduce(operator.or_, tests)
@@ -85,25 +94,38 @@ def _property(test: PropertyTest, text: ir.StringValue) -> ir.BooleanValue:
 
 
 def touch_predicate(rule: TouchRule, events: ir.Table) -> ir.BooleanValue:
-    """True on the touchpoints a touchpoint rule matches (``min_count`` aside)."""
-    tests: list[ir.BooleanValue] = []
+    """True on the touchpoints a touchpoint rule matches (``min_count`` aside).
+
+    Cheap tests (names in a set) decide first; the costly ones (URL parsing, regexes,
+    property lookups) run only on the touchpoints the cheap ones let through. A ``_path``
+    column, if the table has one, is used as the URL path.
+    """
+    cheap: list[ir.BooleanValue] = []
+    costly: list[ir.BooleanValue] = []
     for key, values in rule.matches:
         if key == "path":
-            tests.append(_one_of(url_path(events.url.cast("string")), values, globs=True))
+            path = events["_path"] if "_path" in events.columns else url_path(events.url.cast("string"))
+            costly.append(_one_of(path, values, globs=True))
         elif key == "url":
             clean = events.url.cast("string").lower().re_replace(r"[?#].*$", "")
-            tests.append(_one_of(clean, values, globs=True))
+            costly.append(_one_of(clean, values, globs=True))
         elif key.startswith("utm_"):
-            tests.append(events[key].cast("string").lower().isin([v.lower() for v in values]))
+            cheap.append(events[key].cast("string").lower().isin([v.lower() for v in values]))
         else:
-            tests.append(events[key].cast("string").isin(list(values)))
+            cheap.append(events[key].cast("string").isin(list(values)))
     if rule.url_regex:
-        tests.append(events.url.cast("string").re_search(rule.url_regex))
+        costly.append(events.url.cast("string").re_search(rule.url_regex))
     for test in rule.properties:
-        tests.append(_property(test, property_value(events, test.name)))
-    if not tests:
+        costly.append(_property(test, property_value(events, test.name)))
+    if not cheap and not costly:
         return ibis.literal(True)
-    return functools.reduce(operator.and_, tests).fill_null(False)
+    cheap_ok = functools.reduce(operator.and_, cheap).fill_null(False) if cheap else None
+    costly_ok = functools.reduce(operator.and_, costly).fill_null(False) if costly else None
+    if cheap_ok is None:
+        return costly_ok
+    if costly_ok is None:
+        return cheap_ok
+    return ibis.ifelse(cheap_ok, costly_ok, False)
 
 
 def leaves(rule: Rule) -> list[TouchRule]:
@@ -133,23 +155,53 @@ def _check_columns(events: ir.Table, model: StageModel) -> None:
                          column=missing[0], hint="load events with the canonical schema (journeymap load)")
 
 
+def _first_and_last(events: ir.Table, predicates: dict[str, ir.BooleanValue]) -> ir.Table:
+    """Per customer and predicate ``name``: ``f_name`` (the first matching moment, a struct)
+    and ``l_name`` (the last matching timestamp).
+
+    Struct aggregates over every touchpoint are slow (10x a timestamp ``min`` on DuckDB), so
+    this takes two cheap passes: the first and last timestamp per predicate, then, joined back,
+    the smallest event_id (with its event name) among the matches at that first timestamp.
+    """
+    flags = events.select("customer_id", "timestamp", "event_id", "event", **predicates)
+    times = flags.group_by("customer_id").aggregate(
+        _n=flags.count(),
+        **{f"t_{n}": ibis.ifelse(flags[n], flags.timestamp, ibis.null("timestamp")).min() for n in predicates},
+        **{f"l_{n}": ibis.ifelse(flags[n], flags.timestamp, ibis.null("timestamp")).max() for n in predicates},
+    ).drop("_n")
+    joined = flags.join(times, "customer_id")
+    label = joined.event_id.cast("string") + _SEPARATOR + joined.event.cast("string").fill_null("")
+    ids = joined.group_by("customer_id").aggregate(
+        _n=joined.count(),
+        **{f"i_{n}": ibis.ifelse(joined[n] & (joined.timestamp == joined[f"t_{n}"]), label, ibis.null("string")).min()
+           for n in predicates},
+    ).drop("_n")
+    both = times.join(ids, "customer_id")
+    columns = {}
+    for n in predicates:
+        found = both[f"i_{n}"]
+        moment = ibis.struct({"ts": both[f"t_{n}"], "event_id": found.re_extract(_SPLIT, 1),
+                              "event": found.re_extract(_SPLIT, 2)})
+        columns[f"f_{n}"] = ibis.ifelse(found.isnull(), ibis.null(MOMENT), moment)
+        columns[f"l_{n}"] = both[f"l_{n}"]
+    return both.select("customer_id", **columns)
+
+
 def stage_triggers(events: ir.Table, model: StageModel) -> ir.Table:
-    """Per customer, for stage ``i``: ``first_i`` / ``last_i``, the moments its rule first and
-    last held (NULL if never). Every customer with a touchpoint gets a row."""
+    """Per customer, for stage ``i``: ``first_i``, the moment its rule first held (a struct of
+    ts, event_id, event; NULL if never) and ``last_i``, the last time it held (a timestamp).
+    Every customer with a touchpoint gets a row."""
     _check_columns(events, model)
     leaf_list = [leaf for stage in model.stages for leaf in leaves(stage.rule)]
     index = {id(leaf): j for j, leaf in enumerate(leaf_list)}
-    moment = _moment(events)
     null_moment = ibis.null(MOMENT)
 
-    # touchpoint rules that hold at their first match: one pass, one group-by
-    simple = {j: leaf for j, leaf in enumerate(leaf_list) if leaf.min_count == 1}
-    aggregates = {}
-    for j, leaf in simple.items():
-        hit = ibis.ifelse(touch_predicate(leaf, events), moment, null_moment)
-        aggregates[f"f{j}"] = hit.min()
-        aggregates[f"l{j}"] = hit.max()
-    customers = events.group_by("customer_id").aggregate(_n=events.count(), **aggregates).drop("_n")
+    if any(k == "path" for leaf in leaf_list for k, _ in leaf.matches):
+        events = events.mutate(_path=url_path(events.url.cast("string")))  # parsed once for every rule
+    # touchpoint rules that hold at their first match (and "any touchpoint", so every customer has a row)
+    predicates = {f"j{j}": touch_predicate(leaf, events) for j, leaf in enumerate(leaf_list) if leaf.min_count == 1}
+    predicates["all"] = ibis.literal(True)
+    customers = _first_and_last(events, predicates)
 
     # counting rules: the N-th match, with the (N-1)-th previous match inside the window
     for j, leaf in enumerate(leaf_list):
@@ -164,13 +216,14 @@ def stage_triggers(events: ir.Table, model: StageModel) -> ir.Table:
             span = matched.timestamp.epoch_seconds() - matched._earlier.epoch_seconds()
             ok = ok & (span <= leaf.within_days * 86400)
         held = matched.filter(ok)
-        counted = held.group_by("customer_id").aggregate(**{f"f{j}": _moment(held).min(), f"l{j}": _moment(held).max()})
+        counted = held.group_by("customer_id").aggregate(**{f"f_j{j}": _moment(held).min(),
+                                                             f"l_j{j}": held.timestamp.max()})
         customers = customers.left_join(counted, "customer_id").drop("customer_id_right")
 
     def combine(rule: Rule) -> tuple[ir.Value, ir.Value]:
         if isinstance(rule, TouchRule):
             j = index[id(rule)]
-            return customers[f"f{j}"], customers[f"l{j}"]
+            return customers[f"f_j{j}"], customers[f"l_j{j}"]
         parts = [combine(child) for child in rule.rules]
         firsts, lasts = [p[0] for p in parts], [p[1] for p in parts]
         if len(parts) == 1:
@@ -179,7 +232,7 @@ def stage_triggers(events: ir.Table, model: StageModel) -> ir.Table:
             return ibis.least(*firsts), ibis.greatest(*lasts)
         missing = functools.reduce(operator.or_, [f.isnull() for f in firsts])
         return (ibis.ifelse(missing, null_moment, ibis.greatest(*firsts)),
-                ibis.ifelse(missing, null_moment, ibis.least(*lasts)))
+                ibis.ifelse(missing, ibis.null("timestamp"), ibis.least(*lasts)))
 
     columns = {}
     for stage in model.stages:
@@ -187,4 +240,3 @@ def stage_triggers(events: ir.Table, model: StageModel) -> ir.Table:
         columns[f"first_{stage.index}"] = first
         columns[f"last_{stage.index}"] = last
     return customers.select("customer_id", **columns)
-
