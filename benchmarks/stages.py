@@ -60,8 +60,6 @@ else:
             funnel = stage_funnel(entries, model).to_pyarrow()
             result["rows"] = funnel.column("customers")[0].as_py()
         elif kind == "incremental":
-            jm.refresh_stages()  # up to date first (not timed)
-            began = time.perf_counter()
             refresh = jm.refresh_stages()
             funnel = jm.stage_funnel().to_pyarrow()
             result.update(rows=refresh.customers, recomputed=refresh.customers_recomputed, refresh=refresh.seconds)
