@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import ibis
@@ -50,6 +50,7 @@ __all__ = ["build_journey_map", "stage_at_touchpoint", "touchpoint_facts"]
 _NOT_TOUCHPOINTS = ("identify", "alias")
 _CONTENT_TYPES = ("page", "screen")
 _ERROR = r"(error|fail)"
+_NULL = ibis.null("float64")
 
 
 def _prop_number(name: str) -> str:
@@ -155,6 +156,9 @@ def build_journey_map(
     touches = events.filter(~events.type.isin(_NOT_TOUCHPOINTS))
     span = _rows(touches.aggregate(
         start=touches.timestamp.min(), end=touches.timestamp.max(), n=touches.count()))[0]
+    for key in ("start", "end"):  # Spark hands back naive UTC datetimes
+        if span[key] is not None and span[key].tzinfo is None:
+            span[key] = span[key].replace(tzinfo=timezone.utc)
     as_of = as_of or span["end"]
 
     # customers of each stage and whether they reached the next one
@@ -167,7 +171,7 @@ def build_journey_map(
     reached = materialize(reached)
     total = _rows(reached.aggregate(n=reached.customer_id.nunique()))[0]["n"] or 0
 
-    kpis = _kpis(entries, funnel, stages, total)
+    kpis = _kpis(entries, funnel, model, total)
 
     actions = _actions(tagged, kpis, top)
     channels = _channels(tagged, reached, top, len(stages))
@@ -205,18 +209,34 @@ def build_journey_map(
     )
 
 
-def _kpis(entries: ir.Table, funnel: ir.Table | None, stages: list, total: int) -> dict[int, StageKpis]:
+def _kpis(entries: ir.Table, funnel: ir.Table | None, model: Any, total: int) -> dict[int, StageKpis]:
+    """KPIs per stage from the stage funnel (given, or computed with
+    :func:`journeymap.analytics.stage_funnel.stage_funnel`), with customers still in each stage
+    from ``entries``; the same definitions are computed from ``entries`` if no funnel is at hand."""
+    stages = list(model.stages)
     e = entries.mutate(stage_index=entries.stage_index.cast("int64"))
     base = {r["stage_index"]: r for r in _rows(e.group_by("stage_index").aggregate(
         customers=e.customer_id.nunique(),
         skipped=e.skipped.cast("int64").sum(),
         current=e.is_current.cast("int64").sum(),
-        median_days_in_stage=e.days_in_stage.median(where=~e.skipped),
-        median_days_to_next=e.days_in_stage.median(where=e.exited_at.notnull()),
+        # (a nulled column, not median(where=): Spark wants a constant percentage)
+        median_days_in_stage=ibis.ifelse(~e.skipped & e.exited_at.notnull(), e.days_in_stage, _NULL).median(),
+        median_days_to_next=ibis.ifelse(e.exited_at.notnull(), e.days_in_stage, _NULL).median(),
     ))}
     from_funnel: dict[int, dict] = {}
+    if funnel is None:
+        try:
+            from ..analytics.stage_funnel import stage_funnel
+        except ImportError:
+            stage_funnel = None
+        if stage_funnel is not None:
+            funnel = stage_funnel(entries, model)
     if funnel is not None:
-        from_funnel = {int(r["stage_index"]): r for r in _rows(funnel)}
+        rows = _rows(funnel)
+        from_funnel = {int(r["stage_index"]): r for r in rows}
+        if len(from_funnel) != len(rows):
+            raise InputError("the stage funnel has more than one row per stage (a breakdown?)",
+                             hint="pass stage_funnel(entries, model) without by=, or restrict with customers=")
     out: dict[int, StageKpis] = {}
     for stage in stages:
         i = stage.index
@@ -229,7 +249,8 @@ def _kpis(entries: ir.Table, funnel: ir.Table | None, stages: list, total: int) 
             share=customers / total if total else 0.0,
             conversion_to_next=None if last or not customers else nxt_customers / customers,
             dropped=None if last else customers - nxt_customers,
-            median_days_in_stage=_round(frow.get("median_days_in_stage", row.get("median_days_in_stage"))),
+            median_days_in_stage=_round(frow["median_days_in_stage"] if "median_days_in_stage" in frow
+                                        else row.get("median_days_in_stage")),
             median_days_to_next=_round(nrow.get("median_days_from_previous", row.get("median_days_to_next"))),
             p90_days_to_next=_round(nrow.get("p90_days_from_previous")),
             skipped=int(frow.get("skipped", row.get("skipped")) or 0),

@@ -64,7 +64,7 @@ def pain_points(stage: MapStage, kpis: dict[int, StageKpis], labels: dict[int, s
     out: list[str] = []
     nxt = labels.get(i + 1)
     if nxt is not None and k.customers and k.dropped:
-        out.append(f"{DROP_TAG}{k.dropped:,} of {k.customers:,} customers ({pct(k.dropped / k.customers)}) "
+        out.append(f"{DROP_TAG}{k.dropped:,} of {plural(k.customers, 'customer')} ({pct(k.dropped / k.customers)}) "
                    f"did not move on from {stage.label} to {nxt}.")
     if nxt is not None and k.median_days_to_next:
         p90 = f" (p90 {days(k.p90_days_to_next)})" if k.p90_days_to_next is not None else ""
@@ -75,16 +75,16 @@ def pain_points(stage: MapStage, kpis: dict[int, StageKpis], labels: dict[int, s
     if support and support["customers"] and (support["customers"] >= min_customers
                                              or (k.customers and support["customers"] / k.customers >= 0.05)):
         topics = sorted(problems.get("topics", []), key=lambda r: (-r["customers"], r["topic"]))
-        top = f"; top topic {topics[0]['topic']} ({topics[0]['customers']:,} customers)" if topics else ""
+        top = f"; top topic {topics[0]['topic']} ({plural(topics[0]['customers'], 'customer')})" if topics else ""
         share = f" ({pct(support['customers'] / k.customers)} of {stage.label})" if k.customers else ""
         out.append(f"{plural(support['customers'], 'customer')}{share} contacted support "
                    f"({plural(support['count'], 'contact')}){top}.")
     em = stage.emotions
     if em.nps is not None and em.nps < 0:
         out.append(f"NPS is {em.nps:+.0f} here: {em.detractors:,} detractors vs {em.promoters:,} promoters "
-                   f"(of {em.nps_count:,} answers).")
+                   f"(of {plural(em.nps_count, 'answer')}).")
     if em.rating is not None and em.rating < 3.5:
-        out.append(f"Reviews average only {em.rating:.1f} / 5 (of {em.rating_count:,} reviews).")
+        out.append(f"Reviews average only {em.rating:.1f} / 5 (of {plural(em.rating_count, 'review')}).")
     return out
 
 
@@ -132,7 +132,7 @@ def opportunities(stage: MapStage, labels: dict[int, str], best_content: list[Co
             lift = f" ({item.lift:.1f}\u00d7 as often)" if item.lift else ""
             out.append(f"Customers who viewed \u201c{item.display}\u201d moved on to {nxt} at "
                        f"{pct(item.rate_with)} vs {pct(item.rate_without)} of those who did not{lift}; "
-                       f"{item.customers:,} viewers.")
+                       f"{plural(item.customers, 'viewer')}.")
         overall = active_conversion
         enough = max(min_customers, round(0.02 * stage.kpis.customers))
         good = [c for c in channels if c.customers >= enough and c.conversion_to_next is not None
@@ -141,8 +141,8 @@ def opportunities(stage: MapStage, labels: dict[int, str], best_content: list[Co
             best = max(good, key=lambda c: (c.conversion_to_next, c.customers))
             out.append(f"Customers reached via {best.name} moved on to {nxt} at {pct(best.conversion_to_next)} "
                        f"vs {pct(overall)} of all customers active in {stage.label} "
-                       f"({best.customers:,} customers).")
+                       f"({plural(best.customers, 'customer')}).")
     em = stage.emotions
     if em.nps is not None and em.nps >= 30 and em.promoters:
-        out.append(f"{em.promoters:,} promoters (NPS {em.nps:+.0f}): ask them for a review or a referral.")
+        out.append(f"{plural(em.promoters, 'promoter')} (NPS {em.nps:+.0f}): ask them for a review or a referral.")
     return out
