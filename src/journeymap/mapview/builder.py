@@ -237,6 +237,11 @@ def _kpis(entries: ir.Table, funnel: ir.Table | None, model: Any, total: int) ->
         if len(from_funnel) != len(rows):
             raise InputError("the stage funnel has more than one row per stage (a breakdown?)",
                              hint="pass stage_funnel(entries, model) without by=, or restrict with customers=")
+        for i, r in from_funnel.items():
+            if int(r.get("customers") or 0) != int(base.get(i, {}).get("customers") or 0):
+                raise InputError(f"the stage funnel counts {r.get('customers')} customers in stage {r.get('stage')} "
+                                 f"but the stage entries have {base.get(i, {}).get('customers') or 0}",
+                                 hint="compute the funnel from the same (segment's) entries, or leave funnel= out")
     out: dict[int, StageKpis] = {}
     for stage in stages:
         i = stage.index

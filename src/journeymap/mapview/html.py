@@ -247,7 +247,7 @@ def _curve(stages: list[MapStage], colours: list[str]) -> str:
             f'>{"".join(parts)}</svg></div>')
 
 
-_NUMBER = re.compile(r"([+\u2212-]?\d[\d,.]*(?:%|\u00d7| pts)?)")
+_NUMBER = re.compile(r"(?<![A-Za-z_\d])([+\u2212-]?\d[\d,.]*(?:%|\u00d7| pts)?)")
 
 
 def _emphasise_numbers(sentence: str) -> str:
