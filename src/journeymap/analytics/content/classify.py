@@ -39,6 +39,7 @@ and the result comes back as an Ibis table (a memtable, usable with the backend'
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -47,8 +48,9 @@ from typing import Any, Iterable, Sequence
 import ibis
 import ibis.expr.types as ir
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
+from ...engine import backend_of
 from ...errors import ConfigError
 from .catalogue import require_columns
 
@@ -256,8 +258,26 @@ def classify_content(catalogue: ir.Table, model: Any, *, min_score: float = DEFA
             rows.append((r["content_id"], s.name, int(s.index), "text", best_score, runner_up, margin))
         else:
             rows.append((r["content_id"], None, None, "unclassified", best_score, runner_up, margin))
-    frame = pd.DataFrame(rows, columns=list(CLASSIFICATION_SCHEMA.names))
-    frame["stage_index"] = frame["stage_index"].astype("Int64")
-    for c in ("score", "margin"):
-        frame[c] = frame[c].astype("float64")
-    return ibis.memtable(frame, schema=CLASSIFICATION_SCHEMA)
+    return _small_table(rows, CLASSIFICATION_SCHEMA, like=catalogue)
+
+
+_spark_names = itertools.count()
+
+
+def _small_table(rows: list[tuple], schema: ibis.Schema, *, like: ir.Table) -> ir.Table:
+    """A small result computed in Python as an Ibis table usable with ``like``'s backend.
+
+    A memtable everywhere but on Spark, where Ibis turns a memtable's NULL strings into 'NaN'
+    and its integers into NULL (through pandas): there the rows become a temporary view.
+    """
+    backend = backend_of(like)
+    if backend.name == "pyspark":
+        ddl = ", ".join(f"`{name}` {_SPARK_TYPES[str(dtype).rstrip('!')]}" for name, dtype in schema.items())
+        name = f"_jm_content_{next(_spark_names)}"
+        backend._session.createDataFrame(rows, schema=ddl).createOrReplaceTempView(name)
+        return backend.table(name)
+    names = list(schema.names)
+    return ibis.memtable(pa.Table.from_pylist([dict(zip(names, r)) for r in rows], schema=schema.to_pyarrow()))
+
+
+_SPARK_TYPES = {"string": "string", "int64": "bigint", "float64": "double", "boolean": "boolean"}

@@ -156,11 +156,6 @@ def content_effectiveness(
     require_columns(classified, ("content_id", "stage", "stage_index"), "the classified content table",
                     "pass the result of classify_content(catalogue, model)")
 
-    order = ibis.memtable({"stage_index": [int(s.index) for s in stages],
-                           "next_stage": [stages[i + 1].name if i + 1 < len(stages) else None
-                                          for i in range(len(stages))]},
-                          schema={"stage_index": "int64", "next_stage": "string"})
-
     # who was in each stage for real, and who reached the next one
     real = entries.filter(~entries.skipped.fill_null(False))
     reached = entries.group_by(_c="customer_id", _i="stage_index").aggregate(_at=entries.entered_at.min())
@@ -184,8 +179,10 @@ def content_effectiveness(
         consumers_advanced=reader.customer_id.nunique(where=reader.advanced),
         advanced_in_visit=reader.customer_id.nunique(where=reader.in_visit))
 
-    rows = per_item.join(stage_totals, ["stage", "stage_index"]).join(order, "stage_index")
-    rows = rows.filter(rows.next_stage.notnull())
+    rows = per_item.join(stage_totals, ["stage", "stage_index"])
+    rows = rows.filter(rows.stage_index < len(stages) - 1)  # the last stage has no next stage
+    rows = rows.mutate(next_stage=ibis.cases(
+        *[(rows.stage_index == int(s.index) - 1, s.name) for s in stages[1:]], else_=ibis.null("string")))
     rows = rows.mutate(others=rows.in_stage - rows.consumers,
                        others_advanced=rows.in_stage_advanced - rows.consumers_advanced)
     rows = rows.filter((rows.consumers >= min_customers) & (rows.others >= min_customers))
