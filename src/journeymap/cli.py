@@ -246,4 +246,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # run the imported module's app: `python -m` executes this file as __main__, a second copy
+    # that the other command modules (cli_stages) do not register on
+    from journeymap.cli import main as _main
+
+    _main()
