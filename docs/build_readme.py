@@ -22,7 +22,7 @@ def build(text: str) -> str:
     def section(match: re.Match) -> str:
         name = match.group(1)
         body = (ROOT / name).read_text(encoding="utf-8").strip()
-        body = body.replace("](../", "](")
+        body = body.replace("](../", "](").replace("](images/", "](docs/images/")
         return f"<!-- BEGIN {name} -->\n{body}\n<!-- END {name} -->"
 
     return MARKER.sub(section, text)

@@ -80,3 +80,22 @@ def test_a_broken_rule_in_the_config_file_names_file_line_stage_and_rule(demo_di
     assert result.returncode == 1
     assert result.stderr.startswith("Error: bad.toml:9, setting stages.stage: stage 'buyer', rule when.any[2]: "
                                     "unknown op '=>'. Fix: did you mean '>='?")
+
+
+def test_map_writes_one_offline_html_file_for_everyone_and_for_a_segment(demo_dir):
+    result = run("--db", "d.duckdb", "map", "--out", "map.html", cwd=demo_dir)
+    assert result.returncode == 0, result.stderr
+    html = (demo_dir / "map.html").read_text(encoding="utf-8")
+    for label in ("Awareness", "Consideration", "Decision", "Purchase", "Retention", "Advocacy",
+                  "Pain points", "Opportunities"):
+        assert label.lower() in html.lower(), label
+    assert "<script" not in html.lower()
+    assert not any(f'{attr}="http' in html for attr in ("src", "href")) and "@import" not in html  # offline
+    segment = run("--db", "d.duckdb", "map", "--out", "email.html", "--segment", "channel=email",
+                  "--preset", "four-stage", "--title", "Email <b>journey</b>", cwd=demo_dir)
+    assert segment.returncode == 0, segment.stderr
+    email = (demo_dir / "email.html").read_text(encoding="utf-8")
+    assert "Segment: channel=email" in email and "Post-purchase" in email
+    assert "Email &lt;b&gt;journey&lt;/b&gt;" in email  # user text is escaped
+    bad = run("--db", "d.duckdb", "map", "--segment", "channel", cwd=demo_dir)
+    assert bad.returncode == 1 and "is not KEY=VALUE" in bad.stderr

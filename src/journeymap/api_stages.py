@@ -99,3 +99,48 @@ class StagesMixin:
             return stage_funnel(entries, model)
         segments = segment_table(self.events(), keys, entries)
         return stage_funnel(entries, model, by=[column_name(k) for k in keys], segments=segments)
+
+    # --- content ----------------------------------------------------------------------------
+    def content_stages(self, preset: str | None = None) -> ibis.Table:
+        """The content catalogue (pages and screens) with the stage each item belongs to:
+        by the stage model's content globs, else by a text classifier trained on the stage
+        descriptions and keywords (see docs/content.md)."""
+        from .analytics.content import classify_content, content_catalogue
+
+        return classify_content(content_catalogue(self.events()), self.stage_model(preset))
+
+    def customer_content_stages(self, preset: str | None = None, *, recent: int | None = None) -> ibis.Table:
+        """Per customer: the stage their actions put them in next to the stage their latest
+        ``recent`` content views indicate (default ``stages.recent_content_views``)."""
+        from .analytics.content import content_stage_by_customer
+
+        recent = recent or self.settings.stages.recent_content_views
+        return content_stage_by_customer(self.events(), self.stages(preset), self.content_stages(preset),
+                                         recent=recent)
+
+    def content_effectiveness(self, preset: str | None = None, *, segment: str | None = None,
+                              min_customers: int | None = None) -> ibis.Table:
+        """Per content item and stage: did customers who viewed it there reach the next stage
+        more often than those who did not? Counts, rates with 95% intervals, uplift, ranked."""
+        from .analytics.content import DEFAULT_MIN_CUSTOMERS, content_effectiveness
+
+        events, entries = self.events(), self.stages(preset)
+        if segment:
+            chosen = self.segment(segment, preset)
+            events, entries = events.semi_join(chosen, "customer_id"), entries.semi_join(chosen, "customer_id")
+        return content_effectiveness(events, entries, self.stage_model(preset),
+                                     min_customers=min_customers or DEFAULT_MIN_CUSTOMERS)
+
+    # --- the journey map -----------------------------------------------------------------------
+    def journey_map(self, preset: str | None = None, *, segment: str | None = None,
+                    as_of: _dt.datetime | str | None = None, top: int = 5, title: str | None = None):
+        """The customer journey map (a :class:`~journeymap.mapview.JourneyMap`): ``.save(path)``
+        writes one self-contained HTML file; in Jupyter it renders itself."""
+        from .mapview import build_journey_map
+
+        model = self.stage_model(preset)
+        when = self._as_of(as_of)
+        entries = self.stages(preset, as_of=when)
+        customers = self.segment(segment, preset) if segment else None
+        return build_journey_map(self.events(), entries, model, customers=customers, segment=segment,
+                                 as_of=when, top=top, title=title)

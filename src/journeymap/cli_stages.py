@@ -94,3 +94,26 @@ def stages_command(
         how = "all customers (new stage model)" if refresh.full else \
             f"{refresh.customers_recomputed:,} changed customers of {refresh.customers:,}"
         err_console.print(f"stage history: recomputed {how} in {refresh.seconds:.2f} s", markup=False)
+
+
+@app.command("map")
+def map_command(
+    out: str = typer.Option("journey-map.html", "--out", "-o", help="HTML file to write (one self-contained file, opens offline)."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Stage model preset (default: journeymap.toml's stages, else 'default')."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Draw the map for KEY=VALUE[,KEY!=VALUE...] only, e.g. channel=email."),
+    title: Optional[str] = typer.Option(None, "--title", help="Title at the top of the map."),
+    top: int = typer.Option(5, "--top", min=1, max=20, help="Items per ranked lane (actions, channels, content)."),
+    png: Optional[str] = typer.Option(None, "--png", help="Also photograph the map to this PNG with headless Chromium."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="'Now' for time in the current stage (ISO date; default: the latest touchpoint)."),
+) -> None:
+    """Draw the customer journey map: stages as columns; lanes for goals, KPIs, actions,
+    touchpoints, content, emotions, pain points and opportunities."""
+    with _open() as jm:
+        journey = jm.journey_map(preset, segment=segment, as_of=as_of, top=top, title=title)
+    path = journey.save(out)
+    console.print(f"wrote {path or out}: {len(journey.stages)} stages, {journey.customers:,} customers", markup=False)
+    if png:
+        from .mapview import screenshot
+
+        screenshot(out, png, width=1500)
+        console.print(f"wrote {png}", markup=False)
