@@ -99,3 +99,22 @@ def test_map_writes_one_offline_html_file_for_everyone_and_for_a_segment(demo_di
     assert "Email &lt;b&gt;journey&lt;/b&gt;" in email  # user text is escaped
     bad = run("--db", "d.duckdb", "map", "--segment", "channel", cwd=demo_dir)
     assert bad.returncode == 1 and "is not KEY=VALUE" in bad.stderr
+
+
+def test_content_effectiveness_catalogue_and_customers(demo_dir):
+    result = run("--db", "d.duckdb", "content", "--top", "50", "-f", "json", cwd=demo_dir)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    for r in rows:  # every row is internally consistent
+        assert r["consumers_advanced"] <= r["consumers"] and r["others_advanced"] <= r["others"]
+        assert r["uplift_lo"] <= r["uplift"] <= r["uplift_hi"]
+        assert abs(r["uplift"] - (r["rate_consumers"] - r["rate_others"])) < 1e-9
+    catalogue = run("--db", "d.duckdb", "content", "--catalogue", "--top", "200", "-f", "json", cwd=demo_dir)
+    items = json.loads(catalogue.stdout)
+    guide = next(i for i in items if i["path"] == "/guides/choosing-the-right-tent")
+    assert (guide["stage"], guide["method"]) == ("consideration", "text")  # no glob covers it: the classifier did
+    people = run("--db", "d.duckdb", "content", "--customers", "--top", "5", "-f", "json", cwd=demo_dir)
+    assert {"customer_id", "action_stage", "content_stage", "agreement"} <= set(json.loads(people.stdout)[0])
+    bad = run("--db", "d.duckdb", "content", "--stage", "nope", cwd=demo_dir)
+    assert bad.returncode == 1 and "unknown stage 'nope'" in bad.stderr

@@ -102,34 +102,40 @@ class StagesMixin:
 
     # --- content ----------------------------------------------------------------------------
     def content_stages(self, preset: str | None = None) -> ibis.Table:
-        """The content catalogue (pages and screens) with the stage each item belongs to:
-        by the stage model's content globs, else by a text classifier trained on the stage
-        descriptions and keywords (see docs/content.md)."""
+        """The content catalogue (pages and screens: url, title, tags, views, customers) with the
+        stage each item belongs to: by the stage model's content globs, else by a text
+        classifier trained on the stage descriptions and keywords (see docs/content.md)."""
         from .analytics.content import classify_content, content_catalogue
 
-        return classify_content(content_catalogue(self.events()), self.stage_model(preset))
+        catalogue = content_catalogue(self.events())
+        classified = classify_content(catalogue, self.stage_model(preset), min_score=self.settings.content.min_score)
+        return catalogue.join(classified, "content_id")
 
     def customer_content_stages(self, preset: str | None = None, *, recent: int | None = None) -> ibis.Table:
         """Per customer: the stage their actions put them in next to the stage their latest
-        ``recent`` content views indicate (default ``stages.recent_content_views``)."""
-        from .analytics.content import content_stage_by_customer
+        ``recent`` classified content views indicate (default ``content.recent``)."""
+        from .analytics.content import classify_content, content_catalogue, content_stage_by_customer
 
-        recent = recent or self.settings.stages.recent_content_views
-        return content_stage_by_customer(self.events(), self.stages(preset), self.content_stages(preset),
-                                         recent=recent)
+        events, model = self.events(), self.stage_model(preset)
+        classified = classify_content(content_catalogue(events), model, min_score=self.settings.content.min_score)
+        return content_stage_by_customer(events, self.stages(preset), classified,
+                                         recent=recent or self.settings.content.recent)
 
     def content_effectiveness(self, preset: str | None = None, *, segment: str | None = None,
-                              min_customers: int | None = None) -> ibis.Table:
+                              min_customers: int | None = None, content_stages: str | None = None) -> ibis.Table:
         """Per content item and stage: did customers who viewed it there reach the next stage
         more often than those who did not? Counts, rates with 95% intervals, uplift, ranked."""
-        from .analytics.content import DEFAULT_MIN_CUSTOMERS, content_effectiveness
+        from .analytics.content import content_effectiveness
 
+        settings = self.settings.content
         events, entries = self.events(), self.stages(preset)
         if segment:
             chosen = self.segment(segment, preset)
             events, entries = events.semi_join(chosen, "customer_id"), entries.semi_join(chosen, "customer_id")
-        return content_effectiveness(events, entries, self.stage_model(preset),
-                                     min_customers=min_customers or DEFAULT_MIN_CUSTOMERS)
+        return content_effectiveness(
+            events, entries, self.stage_model(preset), min_customers=min_customers or settings.min_customers,
+            content_stages=content_stages or settings.content_stages, min_score=settings.min_score,
+            visit_minutes=settings.visit_minutes)
 
     # --- the journey map -----------------------------------------------------------------------
     def journey_map(self, preset: str | None = None, *, segment: str | None = None,
@@ -142,5 +148,6 @@ class StagesMixin:
         when = self._as_of(as_of)
         entries = self.stages(preset, as_of=when)
         customers = self.segment(segment, preset) if segment else None
+        content = self.content_effectiveness(preset, segment=segment)
         return build_journey_map(self.events(), entries, model, customers=customers, segment=segment,
-                                 as_of=when, top=top, title=title)
+                                 content=content, as_of=when, top=top, title=title)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
+import ibis
 import typer
 
 from .cli import FormatOption, _open, app, console, err_console
@@ -117,3 +118,46 @@ def map_command(
 
         screenshot(out, png, width=1500)
         console.print(f"wrote {png}", markup=False)
+
+
+@app.command("content")
+def content_command(
+    preset: Optional[str] = typer.Option(None, "--preset", help="Stage model preset (default: journeymap.toml's stages, else 'default')."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Only customers in KEY=VALUE[,KEY!=VALUE...]."),
+    stage: Optional[str] = typer.Option(None, "--stage", help="Only content viewed in this stage."),
+    top: int = typer.Option(15, "--top", min=1, help="How many rows to print."),
+    min_customers: Optional[int] = typer.Option(None, "--min-customers", min=1, help="Fewest viewers and non-viewers per row (default content.min_customers)."),
+    all_content: bool = typer.Option(False, "--all-content", help="Keep content whose own stage is later than the stage it was viewed in."),
+    catalogue: bool = typer.Option(False, "--catalogue", help="Print the content catalogue with each item's stage and how it was decided."),
+    customers: bool = typer.Option(False, "--customers", help="Print each customer's action stage next to the stage their recent content indicates."),
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Which content moves customers to the next stage (viewers vs non-viewers, with 95% intervals)."""
+    with _open() as jm:
+        if catalogue:
+            table = jm.content_stages(preset).order_by([ibis.desc("views"), "content_id"])
+            rows = table.drop("first_seen", "last_seen").limit(top).to_pyarrow().to_pylist()
+            render_rows(rows, fmt, title="content catalogue and stages")
+            return
+        if customers:
+            table = jm.customer_content_stages(preset).order_by("customer_id")
+            if segment:
+                table = table.semi_join(jm.segment(segment, preset), "customer_id")
+            render_rows(table.limit(top).to_pyarrow().to_pylist(), fmt, title="action stage vs content stage")
+            return
+        table = jm.content_effectiveness(preset, segment=segment, min_customers=min_customers,
+                                         content_stages="all" if all_content else None)
+        if stage:
+            jm.stage_model(preset).stage(stage)  # a clear error for an unknown stage
+            table = table.filter(table.stage == stage)
+        rows = table.order_by("rank").limit(top).to_pyarrow().to_pylist()
+    if fmt != OutputFormat.table:
+        render_rows(rows, fmt)
+        return
+    shown = [{"rank": r["rank"], "content": r["title"] or r["content_id"], "stage": f"{r['stage']} -> {r['next_stage']}",
+              "viewers": f"{r['consumers_advanced']:,}/{r['consumers']:,} = {_percent(r['rate_consumers'])}",
+              "others": f"{r['others_advanced']:,}/{r['others']:,} = {_percent(r['rate_others'])}",
+              "uplift [95% CI]": f"{r['uplift'] * 100:+.1f} pts [{r['uplift_lo'] * 100:+.1f}, {r['uplift_hi'] * 100:+.1f}]",
+              "lift": f"{r['lift']:.2f}x" if r["lift"] is not None else "",
+              "step": "step" if r["step"] else ""} for r in rows]
+    render_rows(shown, fmt, title="content that moves customers to the next stage")

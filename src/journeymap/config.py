@@ -29,6 +29,7 @@ from .errors import ConfigError
 __all__ = [
     "ChannelRule",
     "ChannelSettings",
+    "ContentSettings",
     "IdentitySettings",
     "IngestSettings",
     "PrivacySettings",
@@ -141,14 +142,34 @@ class StageSettings(_Section):
         False, description="Let customers fall back to an earlier stage once a stage's stay_days have passed "
         "since its rule last held (false: stages only move forward).",
     )
-    recent_content_views: int = Field(
-        10, ge=1, description="How many of a customer's latest content views decide the stage their content "
-        "consumption indicates.",
-    )
     stage: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Your own ordered stages ([[stages.stage]] tables with name, label, description, when, "
         "keywords, content, stay_days); they replace the preset.",
+    )
+
+
+class ContentSettings(_Section):
+    min_score: float = Field(
+        0.1, ge=0, le=1, description="Text-classifier similarity (0-1) below which a content item stays "
+        "unclassified (items matched by a stage's content globs need none).",
+    )
+    recent: int = Field(
+        10, ge=1, description="How many of a customer's latest classified content views decide the stage "
+        "their content consumption indicates.",
+    )
+    min_customers: int = Field(
+        20, ge=1, description="Content effectiveness rows need at least this many viewers and this many "
+        "non-viewers in the stage.",
+    )
+    content_stages: str = Field(
+        "up_to_stage", pattern="^(up_to_stage|all)$", description="'up_to_stage' leaves out content "
+        "whose own stage is later than the stage it was viewed in (checkout pages viewed in decision); "
+        "'all' keeps it.",
+    )
+    visit_minutes: float = Field(
+        30, gt=0, description="A viewer who reached the next stage within this many minutes of the view "
+        "counts as a step of the conversion, not its cause; rows mostly made of such steps rank last.",
     )
 
 
@@ -159,6 +180,7 @@ class Settings(_Section):
     identity: IdentitySettings = Field(default_factory=IdentitySettings, description="Identity stitching.")
     channels: ChannelSettings = Field(default_factory=ChannelSettings, description="Channel classification.")
     stages: StageSettings = Field(default_factory=StageSettings, description="The journey's stages.")
+    content: ContentSettings = Field(default_factory=ContentSettings, description="Content and stages.")
 
 
 def _line_of(text: str, loc: tuple) -> int | None:
