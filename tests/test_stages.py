@@ -317,3 +317,22 @@ def test_stage_funnel_through_the_api_with_segment_and_breakdown(tmp_path):
         assert [r["customers"] for r in direct] == [3, 3, 3, 3, 1, 0]
         by = jm.stage_funnel(by="channel").to_pyarrow().to_pylist()
         assert {r["first_channel"] for r in by} == {"direct", "email", "paid_search"}
+
+
+def test_the_same_stages_over_a_parquet_folder_and_as_polars(tmp_path):
+    """journeymap.connect (no store: entries computed from the touchpoints) gives the store's answers."""
+    path = tmp_path / "events.ndjson"
+    path.write_text("\n".join(json.dumps({
+        "event_id": eid, "timestamp": (cases.BASE + dt.timedelta(days=day)).isoformat(), "type": kind,
+        "event": event, "user_id": c, "url": url, "channel": channel, "utm_campaign": campaign, "properties": props})
+        for c, eid, day, kind, event, url, channel, campaign, props in cases.EVENTS) + "\n", encoding="utf-8")
+    settings = settings_from_toml(cases.MODEL_TOML)
+    with journeymap.open(str(tmp_path / "s.duckdb"), settings=settings) as jm:
+        jm.load(path)
+        stored = jm.stage_funnel(by="channel").to_pyarrow().to_pylist()
+        jm.export(tmp_path / "export")
+    folder = journeymap.connect(tmp_path / "export", settings=settings)
+    assert folder.stage_funnel(by="channel").to_pyarrow().to_pylist() == stored
+    frame = folder.stage_funnel().to_polars()
+    assert frame["customers"].to_list() == [row[1] for row in cases.FUNNEL]
+    assert folder.customer_stages().to_pandas().set_index("customer_id").loc["r", "current_stage"] == "loyal"
