@@ -39,7 +39,7 @@ def number(text: ir.StringValue) -> ir.FloatingValue:
 def url_path(url: ir.StringValue) -> ir.StringValue:
     """The lower-cased path of a URL: scheme and host, query and fragment dropped, no trailing
     slash (but '/' for the root). A bare path is kept as it is."""
-    lowered = url.lower()
-    path = lowered.re_extract(r"^(?:[a-z][a-z0-9+.-]*://[^/?#]*)?([^?#]*)", 1)
-    trimmed = path.re_replace(r"/+$", "")  # no back-references: Spark and DuckDB spell them differently
-    return trimmed.nullif("").fill_null("/")  # the regexes run once per value (an ifelse would repeat them)
+    # lower-case only the path (shorter than the URL); the trailing-slash regex only where needed
+    path = url.re_extract(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)", 1).lower()
+    trimmed = ibis.ifelse(path.endswith("/"), path.re_replace(r"/+$", ""), path)  # no back-references: Spark
+    return trimmed.nullif("").fill_null("/")  # and DuckDB spell them differently

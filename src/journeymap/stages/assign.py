@@ -39,6 +39,7 @@ import datetime as _dt
 import ibis
 import ibis.expr.types as ir
 
+from ..engine import materialize
 from .model import StageModel
 from .rules import MOMENT as _MOMENT
 from .rules import MOMENT, stage_triggers
@@ -66,12 +67,13 @@ def stage_history(triggers: ir.Table, model: StageModel) -> ir.Table:
     k = len(model.stages)
     firsts = [triggers[f"first_{i}"] for i in range(k)]
     entered = [firsts[i] if i == k - 1 else ibis.least(*firsts[i:]) for i in range(k)]
-    wide = triggers.select(
+    # every entry moment computed once and stored (each stage's rows below read it)
+    wide = materialize(triggers.select(
         "customer_id",
         **{f"e{i}": entered[i] for i in range(k)},
         **{f"s{i}": firsts[i].isnull() | ~_same(firsts[i], entered[i]).fill_null(False) for i in range(k)},
         **{f"l{i}": triggers[f"last_{i}"] for i in range(k)},
-    )
+    ))
     parts = []
     for i, stage in enumerate(model.stages):
         nxt = wide[f"e{i + 1}"] if i + 1 < k else ibis.null(MOMENT)

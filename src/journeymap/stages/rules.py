@@ -170,13 +170,17 @@ def _first_and_last(events: ir.Table, predicates: dict[str, ir.BooleanValue]) ->
         **{f"l_{n}": ibis.ifelse(flags[n], flags.timestamp, ibis.null("timestamp")).max() for n in predicates},
     ).drop("_n")
     joined = flags.join(times, "customer_id")
+    at_first = {n: joined[n] & (joined.timestamp == joined[f"t_{n}"]) for n in predicates}
+    # only touchpoints that are some predicate's first match go on (about one per customer);
+    # the per-customer times ride along on those few rows, so `times` is not joined twice
+    joined = joined.mutate(**{f"_at_{n}": v for n, v in at_first.items()})
+    joined = joined.filter(functools.reduce(operator.or_, [joined[f"_at_{n}"] for n in predicates]))
     label = joined.event_id.cast("string") + _SEPARATOR + joined.event.cast("string").fill_null("")
-    ids = joined.group_by("customer_id").aggregate(
-        _n=joined.count(),
-        **{f"i_{n}": ibis.ifelse(joined[n] & (joined.timestamp == joined[f"t_{n}"]), label, ibis.null("string")).min()
-           for n in predicates},
-    ).drop("_n")
-    both = times.join(ids, "customer_id")
+    both = joined.group_by("customer_id").aggregate(
+        **{f"i_{n}": ibis.ifelse(joined[f"_at_{n}"], label, ibis.null("string")).min() for n in predicates},
+        **{f"t_{n}": joined[f"t_{n}"].min() for n in predicates},
+        **{f"l_{n}": joined[f"l_{n}"].min() for n in predicates},
+    )
     columns = {}
     for n in predicates:
         found = both[f"i_{n}"]

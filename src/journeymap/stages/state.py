@@ -28,7 +28,6 @@ import hashlib
 import time
 from dataclasses import asdict, dataclass
 
-import ibis
 
 from .assign import HISTORY_COLUMNS, stage_history
 from .model import StageModel
@@ -69,9 +68,16 @@ def _run(con, sql: str, params: list | None = None) -> list:
     return con.execute(sql, params or []).fetchall()
 
 
-def _compute(backend, events: ibis.Table, model: StageModel) -> None:
-    history = stage_history(stage_triggers(events, model), model).select(*HISTORY_COLUMNS)
-    backend.create_table("_stage_new", history, overwrite=True, temp=True)
+_IDENTITY_PRINT = "SELECT count(*) || ':' || coalesce(sum(hash(id_type, id_value, customer_id)), 0) FROM {table}"
+
+
+def _meta(con, key: str) -> str | None:
+    row = next(iter(_run(con, "SELECT value FROM meta WHERE key = ?", [key])), None)
+    return row[0] if row else None
+
+
+def _customers(con) -> int:
+    return _run(con, "SELECT count(*) FROM stage_history WHERE stage_index = 0")[0][0]  # everyone enters stage 0
 
 
 def refresh_stage_history(store, backend, model: StageModel) -> StageRefresh:
@@ -81,38 +87,42 @@ def refresh_stage_history(store, backend, model: StageModel) -> StageRefresh:
     for ddl in _DDL.values():
         _run(con, ddl)
     fingerprint = model_fingerprint(model)
-    row = next(iter(_run(con, "SELECT value FROM meta WHERE key = 'stage_model'")), None)
-    full = row is None or row[0] != fingerprint
+    full = _meta(con, "stage_model") != fingerprint
+    identity_print = _run(con, _IDENTITY_PRINT.format(table="identity_map"))[0][0]
     events = backend.table("events")
     if full:
-        _compute(backend, events, model)
+        history = stage_history(stage_triggers(events, model), model).select(*HISTORY_COLUMNS)
+        # written once, straight into place (the old history is replaced when it is complete)
+        _run(con, f"CREATE OR REPLACE TABLE stage_history AS {backend.compile(history)}")
         _run(con, "BEGIN TRANSACTION")
-        _run(con, "DELETE FROM stage_history")
-        _run(con, "INSERT INTO stage_history SELECT * FROM _stage_new")
         new_loads = _run(con, "SELECT count(*) FROM loads")[0][0]
-        recomputed = _run(con, "SELECT count(DISTINCT customer_id) FROM _stage_new")[0][0]
+        recomputed = _customers(con)
     else:
         new_loads = _run(con, "SELECT count(*) FROM loads WHERE load_id NOT IN (SELECT load_id FROM stage_loads)"
-                                )[0][0]
-        _run(con, """CREATE OR REPLACE TEMP TABLE _stage_changed AS
+                         )[0][0]
+        moved = identity_print != _meta(con, "stage_identity")
+        if not new_loads and not moved:  # nothing happened since the last refresh
+            return StageRefresh(False, _customers(con), 0, 0, round(time.perf_counter() - started, 3))
+        identity_diff = """
+            UNION SELECT customer_id FROM (SELECT * FROM identity_map EXCEPT SELECT * FROM stage_identity)
+            UNION SELECT customer_id FROM (SELECT * FROM stage_identity EXCEPT SELECT * FROM identity_map)"""
+        _run(con, f"""CREATE OR REPLACE TEMP TABLE _stage_changed AS
             SELECT DISTINCT customer_id FROM events
               WHERE load_id IN (SELECT load_id FROM loads EXCEPT SELECT load_id FROM stage_loads)
-            UNION SELECT customer_id FROM (SELECT * FROM identity_map EXCEPT SELECT * FROM stage_identity)
-            UNION SELECT customer_id FROM (SELECT * FROM stage_identity EXCEPT SELECT * FROM identity_map)""")
+            {identity_diff if moved else ""}""")
         recomputed = _run(con, "SELECT count(*) FROM _stage_changed")[0][0]
         if recomputed:
             changed = backend.table("_stage_changed")
-            _compute(backend, events.semi_join(changed, "customer_id"), model)
+            history = stage_history(stage_triggers(events.semi_join(changed, "customer_id"), model), model)
+            backend.create_table("_stage_new", history.select(*HISTORY_COLUMNS), overwrite=True, temp=True)
         _run(con, "BEGIN TRANSACTION")
         if recomputed:
             _run(con, "DELETE FROM stage_history WHERE customer_id IN (SELECT customer_id FROM _stage_changed)")
             _run(con, "INSERT INTO stage_history SELECT * FROM _stage_new")
-    _run(con, "DELETE FROM stage_loads")
-    _run(con, "INSERT INTO stage_loads SELECT load_id FROM loads")
-    _run(con, "DELETE FROM stage_identity")
-    _run(con, "INSERT INTO stage_identity SELECT id_type, id_value, customer_id FROM identity_map")
+    _run(con, "CREATE OR REPLACE TABLE stage_loads AS SELECT load_id FROM loads")
+    _run(con, "CREATE OR REPLACE TABLE stage_identity AS SELECT id_type, id_value, customer_id FROM identity_map")
     _run(con, "INSERT OR REPLACE INTO meta VALUES ('stage_model', ?)", [fingerprint])
+    _run(con, "INSERT OR REPLACE INTO meta VALUES ('stage_identity', ?)", [identity_print])
     _run(con, "COMMIT")
     _run(con, "DROP TABLE IF EXISTS _stage_new")
-    customers = _run(con, "SELECT count(DISTINCT customer_id) FROM stage_history")[0][0]
-    return StageRefresh(full, customers, recomputed, new_loads, round(time.perf_counter() - started, 3))
+    return StageRefresh(full, _customers(con), recomputed, new_loads, round(time.perf_counter() - started, 3))
