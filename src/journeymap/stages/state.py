@@ -28,7 +28,6 @@ import hashlib
 import time
 from dataclasses import asdict, dataclass
 
-
 from .assign import HISTORY_COLUMNS, stage_history
 from .model import StageModel
 from .rules import stage_triggers
