@@ -68,15 +68,14 @@ def _extract(col: ir.StringValue, pattern: str) -> ir.StringValue:
 def stage_at_touchpoint(events: ir.Table, entries: ir.Table) -> ir.Table:
     """Events plus ``stage`` / ``stage_index``: the stage the customer was in at each touchpoint.
 
-    Uses :func:`journeymap.stages.stage_at_touchpoint` when available; otherwise the same rule
-    inline: entered_at <= timestamp < exited_at (or exited_at NULL); NULL before the first entry.
+    Uses :func:`journeymap.stages.stage_at_touchpoint` (ties ordered by event_id); entries
+    without the touchpoint ids (hand-made ones) are read as entered_at <= timestamp < exited_at
+    (or exited_at NULL); NULL before the first entry.
     """
-    try:
-        from ..stages import stage_at_touchpoint as lead_version  # type: ignore[attr-defined]
-    except ImportError:
-        lead_version = None
-    if lead_version is not None and {"trigger_event_id", "exit_event_id"} <= set(entries.columns):
-        return lead_version(events, entries)
+    from ..stages import stage_at_touchpoint as by_touchpoint
+
+    if {"trigger_event_id", "exit_event_id"} <= set(entries.columns):
+        return by_touchpoint(events, entries)
     e = entries.select(
         _cid=entries.customer_id, stage=entries.stage, stage_index=entries.stage_index.cast("int64"),
         _in=entries.entered_at, _out=entries.exited_at,
