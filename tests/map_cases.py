@@ -9,7 +9,8 @@ c1: awareness d1 -> consideration d3 -> purchase d6 (current); checkout error on
 c2: awareness d1 -> consideration d2 (current); checkout error on mobile; support chat
 c3: awareness d2 (current); newsletter signup
 c4: awareness d1 -> consideration d5 -> purchase d9 -> post_purchase d10 (current); desktop
-    checkout; NPS 10 in purchase; a 5-star review and NPS 9 in post_purchase
+    checkout; NPS 10 in purchase; a 5-star review (which triggers post_purchase, so its feeling
+    counts in purchase) and NPS 9 in post_purchase
 c5: awareness d3 (current); one identify (not a touchpoint)
 c6: awareness d1 -> consideration d1 (same moment, 0 days in awareness); desktop checkout
 """

@@ -98,6 +98,13 @@ TOUCHPOINT_STAGES = {
     "r3": "loyal", "w1": "buyer", "w2": "loyal", "x1": "buyer", "x2": "buyer",
 }
 
+# the stage each touchpoint was given in (before=True): a trigger counts in the stage it left
+TOUCHPOINT_STAGES_BEFORE = {
+    "p1": None, "p2": "visit", "p3": "interest", "p4": "interest", "p5": "intent", "p6": "buyer",
+    "p7": "buyer", "p8": "loyal", "p9": "loyal", "q1": None, "q2": "buyer", "r1": None, "r2": "interest",
+    "r3": "buyer", "w1": None, "w2": "buyer", "x1": None, "x2": "buyer",
+}
+
 # stage funnel: (stage, customers, skipped, conv. from previous, conv. from first, dropped,
 #                median days from previous, p90 days from previous, median days in stage)
 FUNNEL = [

@@ -94,16 +94,19 @@ def test_content_lane(jm):
 
 def test_emotions_rating_nps_sentiment(jm):
     purchase = jm.stage("purchase").emotions
-    # one review (2 stars, "Not good, slow delivery."); NPS answers 3 (c1) and 10 (c4)
-    assert (purchase.rating, purchase.rating_count) == (2.0, 1)
+    # feelings count in the stage they were given in: c4's 5-star review (e21) triggered
+    # post_purchase, so it was given as a buyer. Reviews: 2 stars (c1) and 5 stars (c4) -> 3.5;
+    # NPS answers 3 (c1) and 10 (c4) -> (1 - 1) / 2 = 0
+    assert (purchase.rating, purchase.rating_count) == (3.5, 2)
     assert (purchase.nps, purchase.nps_count, purchase.promoters, purchase.detractors) == (0.0, 2, 1, 1)
-    # "not good" = -0.5 * 2, "slow" = -1 -> -2 / sqrt(4 + 15) = -0.46
-    assert (purchase.sentiment, purchase.sentiment_count) == (-0.46, 1)
-    # curve: mean of (2 - 3) / 2, 0 / 100 and -0.46 = -0.32
-    assert purchase.score == -0.32
+    # "Not good, slow delivery.": "not good" = -0.5 * 2, "slow" = -1 -> -2 / sqrt(4 + 15) = -0.459;
+    # "Great tent, love it!" = 3 + 3 -> 6 / sqrt(51) = 0.840; mean 0.19
+    assert (purchase.sentiment, purchase.sentiment_count) == (0.19, 2)
+    # curve: mean of (3.5 - 3) / 2, 0 / 100 and 0.19 = 0.15
+    assert purchase.score == 0.15
     post = jm.stage("post_purchase").emotions
-    # 5 stars, NPS 9 -> 100; "Great tent, love it!" = 3 + 3 -> 6 / sqrt(51) = 0.84
-    assert (post.rating, post.nps, post.sentiment, post.score) == (5.0, 100.0, 0.84, 0.95)
+    # only the NPS 9 given after entering post_purchase (e22) -> 100; no review there any more
+    assert (post.rating, post.nps, post.nps_count, post.sentiment, post.score) == (None, 100.0, 1, None, 1.0)
     assert not jm.stage("awareness").emotions.has_data
 
 
@@ -138,7 +141,10 @@ def test_pain_points_in_words(jm):
         "2 of 2 (all devices: 50%).",
         "1 customer (25% of Consideration) contacted support (1 contact); top topic payment_problem (1 customer).",
     ]
-    assert jm.stage("purchase").pain_points[-1] == "Reviews average only 2.0 / 5 (of 1 review)."
+    # reviews given as buyers average 3.5 (2 and 5 stars): not below 3.5, so no reviews sentence
+    assert jm.stage("purchase").pain_points[-1] == \
+        "It takes a median 1 day to move on from Purchase to Post-purchase (p90 1 day)."
+    assert not any("Reviews average" in p for p in jm.stage("purchase").pain_points)
     assert jm.stage("post_purchase").pain_points == []
 
 
@@ -166,7 +172,7 @@ def test_customers_restriction_draws_the_map_for_a_segment():
 
 def test_to_dict_and_save(jm, tmp_path):
     data = jm.to_dict()
-    assert data["stages"][2]["emotions"]["score"] == -0.32
+    assert data["stages"][2]["emotions"]["score"] == 0.15
     assert data["as_of"].startswith("2025-01-11")
     path = jm.save(tmp_path / "map.html")
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

@@ -181,6 +181,8 @@ def test_touchpoints_are_tagged_with_the_stage_they_happened_in(events):
     tagged = stage_at_touchpoint(events, assign_stages(events, cases.model())).to_pyarrow().to_pylist()
     assert {r["event_id"]: r["stage"] for r in tagged} == cases.TOUCHPOINT_STAGES
     assert len(tagged) == len(cases.EVENTS)  # the join adds no rows
+    before = stage_at_touchpoint(events, assign_stages(events, cases.model()), before=True).to_pyarrow().to_pylist()
+    assert {r["event_id"]: r["stage"] for r in before} == cases.TOUCHPOINT_STAGES_BEFORE
 
 
 def test_touchpoints_before_the_first_stage_have_no_stage():

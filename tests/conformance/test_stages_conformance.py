@@ -34,6 +34,8 @@ def test_touchpoint_stages(backend):
     events = backend.table("events", cases.events_table())
     tagged = stage_at_touchpoint(events, assign_stages(events, cases.model())).to_pyarrow().to_pylist()
     assert {r["event_id"]: r["stage"] for r in tagged} == cases.TOUCHPOINT_STAGES
+    before = stage_at_touchpoint(events, assign_stages(events, cases.model()), before=True).to_pyarrow().to_pylist()
+    assert {r["event_id"]: r["stage"] for r in before} == cases.TOUCHPOINT_STAGES_BEFORE
 
 
 def test_stage_funnel_and_breakdown(backend):

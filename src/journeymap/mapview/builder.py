@@ -65,7 +65,7 @@ def _extract(col: ir.StringValue, pattern: str) -> ir.StringValue:
     return col.re_extract(pattern, 1).nullif("")
 
 
-def stage_at_touchpoint(events: ir.Table, entries: ir.Table) -> ir.Table:
+def stage_at_touchpoint(events: ir.Table, entries: ir.Table, *, before: bool = False) -> ir.Table:
     """Events plus ``stage`` / ``stage_index``: the stage the customer was in at each touchpoint.
 
     Uses :func:`journeymap.stages.stage_at_touchpoint` (ties ordered by event_id); entries
@@ -75,13 +75,17 @@ def stage_at_touchpoint(events: ir.Table, entries: ir.Table) -> ir.Table:
     from ..stages import stage_at_touchpoint as by_touchpoint
 
     if {"trigger_event_id", "exit_event_id"} <= set(entries.columns):
-        return by_touchpoint(events, entries)
+        return by_touchpoint(events, entries, before=before)
     e = entries.select(
         _cid=entries.customer_id, stage=entries.stage, stage_index=entries.stage_index.cast("int64"),
         _in=entries.entered_at, _out=entries.exited_at,
     )
-    cond = (events.customer_id == e._cid) & (e._in <= events.timestamp) & (
-        e._out.isnull() | (events.timestamp < e._out))
+    if before:
+        cond = (events.customer_id == e._cid) & (e._in < events.timestamp) & (
+            e._out.isnull() | (events.timestamp <= e._out))
+    else:
+        cond = (events.customer_id == e._cid) & (e._in <= events.timestamp) & (
+            e._out.isnull() | (events.timestamp < e._out))
     joined = events.left_join(e, cond)
     return joined.select(*events.columns, "stage", "stage_index")
 
@@ -177,7 +181,10 @@ def build_journey_map(
     contents = _content(tagged, top)
     best_content = _apply_effectiveness(
         contents, _effectiveness(events, entries, model, content, min_customers), index_of)
-    emotions = _emotions(tagged)
+    # feelings are counted in the stage the customer was in when they gave them: the review or
+    # NPS answer that triggers advocacy was given by a buyer
+    feelings = touchpoint_facts(stage_at_touchpoint(events, entries, before=True))
+    emotions = _emotions(feelings.filter(feelings.stage_index.notnull()))
     problems = _problems(tagged)
 
     map_stages = []

@@ -147,14 +147,24 @@ def customer_stages(entries: ir.Table) -> ir.Table:
     )
 
 
-def stage_at_touchpoint(events: ir.Table, entries: ir.Table) -> ir.Table:
+def stage_at_touchpoint(events: ir.Table, entries: ir.Table, *, before: bool = False) -> ir.Table:
     """``events`` plus ``stage`` and ``stage_index``: the stage the customer was in at each
     touchpoint, ordering touchpoints by (timestamp, event_id). A stage's trigger belongs to it;
-    touchpoints before the first entry get NULL."""
+    touchpoints before the first entry get NULL.
+
+    ``before=True`` asks instead which stage the customer was in *when* the touchpoint happened,
+    before it had its effect: a trigger belongs to the stage it moved the customer out of (the
+    NPS answer of 9 that makes a customer an advocate was given as a buyer), and the trigger of
+    the first stage gets NULL.
+    """
     spans = entries.select(_c="customer_id", _stage="stage", _index="stage_index", _in_ts="entered_at",
                            _in_id="trigger_event_id", _out_ts="exited_at", _out_id="exit_event_id")
     ts, eid = events.timestamp, events.event_id.cast("string")
-    after_entry = (ts > spans._in_ts) | ((ts == spans._in_ts) & (eid >= spans._in_id))
-    before_exit = spans._out_ts.isnull() | (ts < spans._out_ts) | ((ts == spans._out_ts) & (eid < spans._out_id))
+    if before:  # (entered, exited]: strictly after the entry's trigger, up to and with the exit's
+        after_entry = (ts > spans._in_ts) | ((ts == spans._in_ts) & (eid > spans._in_id))
+        before_exit = spans._out_ts.isnull() | (ts < spans._out_ts) | ((ts == spans._out_ts) & (eid <= spans._out_id))
+    else:  # [entered, exited)
+        after_entry = (ts > spans._in_ts) | ((ts == spans._in_ts) & (eid >= spans._in_id))
+        before_exit = spans._out_ts.isnull() | (ts < spans._out_ts) | ((ts == spans._out_ts) & (eid < spans._out_id))
     joined = events.left_join(spans, [events.customer_id == spans._c, after_entry, before_exit])
     return joined.select(*events.columns, stage=joined._stage, stage_index=joined._index)
