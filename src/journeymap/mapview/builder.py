@@ -40,11 +40,12 @@ import ibis.expr.types as ir
 from ..analytics.content.catalogue import content_id, content_path
 from ..engine import materialize
 from ..errors import InputError
+from ..stages import stage_at_touchpoint
 from . import sentiment
 from .model import ContentItem, Emotions, JourneyMap, LaneItem, MapStage, StageKpis
 from .text import DROP_TAG, SLOW_TAG, opportunities, pain_points
 
-__all__ = ["build_journey_map", "stage_at_touchpoint", "touchpoint_facts"]
+__all__ = ["build_journey_map", "touchpoint_facts"]
 
 #: Touchpoint types that are not touchpoints a customer makes (identity bookkeeping).
 _NOT_TOUCHPOINTS = ("identify", "alias")
@@ -63,31 +64,6 @@ def _prop_string(name: str) -> str:
 
 def _extract(col: ir.StringValue, pattern: str) -> ir.StringValue:
     return col.re_extract(pattern, 1).nullif("")
-
-
-def stage_at_touchpoint(events: ir.Table, entries: ir.Table, *, before: bool = False) -> ir.Table:
-    """Events plus ``stage`` / ``stage_index``: the stage the customer was in at each touchpoint.
-
-    Uses :func:`journeymap.stages.stage_at_touchpoint` (ties ordered by event_id); entries
-    without the touchpoint ids (hand-made ones) are read as entered_at <= timestamp < exited_at
-    (or exited_at NULL); NULL before the first entry.
-    """
-    from ..stages import stage_at_touchpoint as by_touchpoint
-
-    if {"trigger_event_id", "exit_event_id"} <= set(entries.columns):
-        return by_touchpoint(events, entries, before=before)
-    e = entries.select(
-        _cid=entries.customer_id, stage=entries.stage, stage_index=entries.stage_index.cast("int64"),
-        _in=entries.entered_at, _out=entries.exited_at,
-    )
-    if before:
-        cond = (events.customer_id == e._cid) & (e._in < events.timestamp) & (
-            e._out.isnull() | (events.timestamp <= e._out))
-    else:
-        cond = (events.customer_id == e._cid) & (e._in <= events.timestamp) & (
-            e._out.isnull() | (events.timestamp < e._out))
-    joined = events.left_join(e, cond)
-    return joined.select(*events.columns, "stage", "stage_index")
 
 
 def touchpoint_facts(events: ir.Table) -> ir.Table:

@@ -156,15 +156,28 @@ def stage_at_touchpoint(events: ir.Table, entries: ir.Table, *, before: bool = F
     before it had its effect: a trigger belongs to the stage it moved the customer out of (the
     NPS answer of 9 that makes a customer an advocate was given as a buyer), and the trigger of
     the first stage gets NULL.
+
+    Entries without ``trigger_event_id`` / ``exit_event_id`` (made by hand, or by another tool)
+    are bounded by time alone: a touchpoint at the very moment of an entry or exit is placed as
+    if it were the trigger.
     """
+    ids = {name: entries[name].cast("string") if name in entries.columns else ibis.null("string")
+           for name in ("trigger_event_id", "exit_event_id")}
     spans = entries.select(_c="customer_id", _stage="stage", _index="stage_index", _in_ts="entered_at",
-                           _in_id="trigger_event_id", _out_ts="exited_at", _out_id="exit_event_id")
+                           _in_id=ids["trigger_event_id"], _out_ts="exited_at", _out_id=ids["exit_event_id"])
     ts, eid = events.timestamp, events.event_id.cast("string")
+
+    def tie(bound: ir.StringValue, by_id: ir.BooleanValue, unknown: bool) -> ir.BooleanValue:
+        """At the boundary's very timestamp: decided by event_id, or as if it were the trigger."""
+        return ibis.ifelse(bound.isnull(), unknown, by_id)
+
     if before:  # (entered, exited]: strictly after the entry's trigger, up to and with the exit's
-        after_entry = (ts > spans._in_ts) | ((ts == spans._in_ts) & (eid > spans._in_id))
-        before_exit = spans._out_ts.isnull() | (ts < spans._out_ts) | ((ts == spans._out_ts) & (eid <= spans._out_id))
+        after_entry = (ts > spans._in_ts) | ((ts == spans._in_ts) & tie(spans._in_id, eid > spans._in_id, False))
+        before_exit = spans._out_ts.isnull() | (ts < spans._out_ts) | (
+            (ts == spans._out_ts) & tie(spans._out_id, eid <= spans._out_id, True))
     else:  # [entered, exited)
-        after_entry = (ts > spans._in_ts) | ((ts == spans._in_ts) & (eid >= spans._in_id))
-        before_exit = spans._out_ts.isnull() | (ts < spans._out_ts) | ((ts == spans._out_ts) & (eid < spans._out_id))
+        after_entry = (ts > spans._in_ts) | ((ts == spans._in_ts) & tie(spans._in_id, eid >= spans._in_id, True))
+        before_exit = spans._out_ts.isnull() | (ts < spans._out_ts) | (
+            (ts == spans._out_ts) & tie(spans._out_id, eid < spans._out_id, False))
     joined = events.left_join(spans, [events.customer_id == spans._c, after_entry, before_exit])
     return joined.select(*events.columns, stage=joined._stage, stage_index=joined._index)

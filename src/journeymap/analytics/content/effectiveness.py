@@ -111,12 +111,7 @@ def _wilson_expr(k: ir.NumericValue, n: ir.NumericValue, z: float = Z95) -> tupl
 def _check_entries(entries: ir.Table) -> ir.Table:
     require_columns(entries, _ENTRY_COLUMNS, "the stage entries table",
                     "pass the result of journeymap.stages.assign_stages(events, model)")
-    extra = {}
-    if "trigger_event_id" not in entries.columns:
-        extra["trigger_event_id"] = ibis.literal("")  # every touchpoint at entered_at is in the stage
-    if "exit_event_id" not in entries.columns:
-        extra["exit_event_id"] = ibis.null("string")  # no touchpoint at exited_at is in the stage
-    return entries.mutate(**extra) if extra else entries
+    return entries
 
 
 def stage_spans(views: ir.Table, entries: ir.Table) -> ir.Table:
