@@ -38,7 +38,15 @@ def number(text: ir.StringValue) -> ir.FloatingValue:
 
 def url_path(url: ir.StringValue) -> ir.StringValue:
     """The lower-cased path of a URL: scheme and host, query and fragment dropped, no trailing
-    slash (but '/' for the root). A bare path is kept as it is."""
+    slash (but '/' for the root). A bare path is kept as it is. It is what the stage model's
+    ``path`` rules and ``content`` globs are matched against.
+
+    >>> import ibis
+    >>> t = ibis.memtable({"u": ["https://x.example/Shop/Tents/?a=1", "https://x.example", "app://shop/orders",
+    ...                          "/guides/tent/"]})
+    >>> t.select(p=url_path(t.u)).to_pyarrow().column("p").to_pylist()
+    ['/shop/tents', '/', '/orders', '/guides/tent']
+    """
     # lower-case only the path (shorter than the URL); the trailing-slash regex only where needed
     path = url.re_extract(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)", 1).lower()
     trimmed = ibis.ifelse(path.endswith("/"), path.re_replace(r"/+$", ""), path)  # no back-references: Spark

@@ -37,10 +37,11 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from ..analytics.content.catalogue import content_id, content_path
+from ..analytics.content.catalogue import content_id
 from ..engine import materialize
 from ..errors import InputError
 from ..stages import stage_at_touchpoint
+from ..touchpoints import url_path
 from . import sentiment
 from .model import ContentItem, Emotions, JourneyMap, LaneItem, MapStage, StageKpis
 from .text import DROP_TAG, SLOW_TAG, opportunities, pain_points
@@ -75,7 +76,7 @@ def touchpoint_facts(events: ir.Table) -> ir.Table:
     url = events.url.cast("string")
     return events.filter(~events.type.isin(_NOT_TOUCHPOINTS)).select(
         "customer_id", "event_id", "timestamp", "type", "event", "channel", *extra,
-        content_id=content_id(url), path=content_path(url),
+        content_id=content_id(url), path=url_path(url),
         page_title=events.page_title.cast("string"),
         device=_extract(props, _prop_string("device")),
         rating=_extract(props, _prop_number("rating")).cast("float64"),

@@ -12,7 +12,7 @@ Pure functions: Ibis tables in, Ibis tables out (``docs/content.md`` has every c
 """
 
 from .by_customer import BY_CUSTOMER_COLUMNS, DEFAULT_RECENT, content_stage_by_customer
-from .catalogue import CONTENT_TYPES, content_catalogue, content_id, content_path, content_views
+from .catalogue import CONTENT_TYPES, content_catalogue, content_id, content_views
 from .classify import CLASSIFICATION_SCHEMA, DEFAULT_MIN_SCORE, KEYWORD_WEIGHT, classify_content, stage_scores
 from .effectiveness import (CONTENT_STAGE_CHOICES, DEFAULT_MIN_CUSTOMERS, DEFAULT_VISIT_MINUTES,
                             EFFECTIVENESS_COLUMNS, content_effectiveness, newcombe_interval, wilson_interval)
@@ -20,6 +20,6 @@ from .effectiveness import (CONTENT_STAGE_CHOICES, DEFAULT_MIN_CUSTOMERS, DEFAUL
 __all__ = [
     "BY_CUSTOMER_COLUMNS", "CLASSIFICATION_SCHEMA", "CONTENT_STAGE_CHOICES", "CONTENT_TYPES", "DEFAULT_MIN_CUSTOMERS",
     "DEFAULT_MIN_SCORE", "DEFAULT_RECENT", "DEFAULT_VISIT_MINUTES", "EFFECTIVENESS_COLUMNS", "KEYWORD_WEIGHT",
-    "classify_content", "content_catalogue", "content_effectiveness", "content_id", "content_path",
+    "classify_content", "content_catalogue", "content_effectiveness", "content_id",
     "content_stage_by_customer", "content_views", "newcombe_interval", "stage_scores", "wilson_interval",
 ]

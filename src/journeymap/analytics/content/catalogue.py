@@ -30,8 +30,9 @@ import ibis
 import ibis.expr.types as ir
 
 from ...errors import InputError
+from ...touchpoints import url_path
 
-__all__ = ["CONTENT_TYPES", "content_catalogue", "content_id", "content_path", "content_views", "require_columns"]
+__all__ = ["CONTENT_TYPES", "content_catalogue", "content_id", "content_views", "require_columns"]
 
 #: Message types that are content views.
 CONTENT_TYPES: tuple[str, ...] = ("page", "screen")
@@ -59,21 +60,6 @@ def content_id(url: ir.StringValue) -> ir.StringValue:
     stripped = url.lower().re_extract(_NO_QUERY, 1).re_replace(r"^https?://", "").re_replace(r"/+$", "")
     bare_root = url.lower().re_extract(_NO_QUERY, 1).re_search(r"^/+$")
     return ibis.ifelse(bare_root, "/", stripped.nullif(""))
-
-
-def content_path(url: ir.StringValue) -> ir.StringValue:
-    """The lower-cased path of a URL (scheme and host dropped, for any scheme), no query, no
-    trailing slash, '/' for the root: what the stage model's ``content`` globs are matched against.
-
-    >>> import ibis
-    >>> t = ibis.memtable({"u": ["https://x.example/Shop/Tents/?a=1", "https://x.example", "app://shop/orders",
-    ...                          "/guides/tent/"]})
-    >>> t.select(p=content_path(t.u)).to_pyarrow().column("p").to_pylist()
-    ['/shop/tents', '/', '/orders', '/guides/tent']
-    """
-    path = url.lower().re_extract(r"^(?:[a-z][a-z0-9+.-]*://[^/?#]*)?([^?#]*)", 1)
-    trimmed = path.re_replace(r"/+$", "")
-    return ibis.ifelse(trimmed == "", "/", trimmed)
 
 
 def content_views(events: ir.Table) -> ir.Table:
@@ -149,7 +135,7 @@ def content_catalogue(events: ir.Table) -> ir.Table:
     tags = _tags(views)
     out = stats.left_join(url, "content_id").left_join(title, "content_id").left_join(tags, "content_id")
     return out.select(
-        stats.content_id, url.url, path=content_path(url.url), title=title.title, tags=tags.tags,
+        stats.content_id, url.url, path=url_path(url.url), title=title.title, tags=tags.tags,
         views=stats.views.cast("int64"), customers=stats.customers.cast("int64"),
         first_seen=stats.first_seen, last_seen=stats.last_seen,
     ).order_by([ibis.desc("views"), "content_id"])
