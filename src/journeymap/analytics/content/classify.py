@@ -52,6 +52,7 @@ import pyarrow as pa
 
 from ...engine import backend_of
 from ...errors import ConfigError
+from ...stages.rules import glob_regex
 from .catalogue import require_columns
 
 __all__ = [
@@ -123,8 +124,7 @@ def tokens(text: str | None, stop_words: Iterable[str] = STOP_WORDS) -> list[str
 
 
 def _glob_regex(glob: str) -> re.Pattern[str]:
-    parts = [".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in glob.lower()]
-    return re.compile("".join(parts), re.DOTALL)
+    return re.compile(glob_regex((glob,)), re.DOTALL)  # the stage rules' own glob syntax
 
 
 def match_glob(glob: str, path: str) -> bool:
