@@ -14,7 +14,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["number", "property_value", "url_path"]
+__all__ = ["number", "property_value", "url_path", "whole_seconds"]
 
 _NUMBER = r"^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$"
 
@@ -51,3 +51,9 @@ def url_path(url: ir.StringValue) -> ir.StringValue:
     path = url.re_extract(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?([^?#]*)", 1).lower()
     trimmed = ibis.ifelse(path.endswith("/"), path.re_replace(r"/+$", ""), path)  # no back-references: Spark
     return trimmed.nullif("").fill_null("/")  # and DuckDB spell them differently
+
+
+def whole_seconds(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Whole seconds since the epoch: the same number on every engine (DuckDB's epoch keeps the
+    fraction, Spark's does not), so day counts agree."""
+    return ts.truncate("s").epoch_seconds()

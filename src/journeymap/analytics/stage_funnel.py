@@ -39,6 +39,7 @@ import ibis.expr.types as ir
 
 from ..errors import ConfigError
 from ..stages.model import StageModel
+from ..touchpoints import whole_seconds
 
 __all__ = ["FUNNEL_COLUMNS", "stage_funnel"]
 
@@ -47,7 +48,7 @@ FUNNEL_COLUMNS = ("stage", "stage_index", "customers", "skipped", "conversion_fr
 
 
 def _days(a: ir.TimestampValue, b: ir.TimestampValue) -> ir.FloatingValue:
-    return (b.truncate("s").epoch_seconds() - a.truncate("s").epoch_seconds()) / 86400.0
+    return (whole_seconds(b) - whole_seconds(a)) / 86400.0
 
 
 def stage_funnel(entries: ir.Table, model: StageModel, *, by: list[str] | None = None,

@@ -40,6 +40,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ..engine import materialize
+from ..touchpoints import whole_seconds
 from .model import StageModel
 from .rules import MOMENT as _MOMENT
 from .rules import MOMENT, stage_triggers
@@ -87,22 +88,17 @@ def stage_history(triggers: ir.Table, model: StageModel) -> ir.Table:
     return ibis.union(*parts)
 
 
-def _seconds(ts: ir.TimestampValue) -> ir.IntegerValue:
-    """Whole seconds since the epoch, the same on every engine."""
-    return ts.truncate("s").epoch_seconds()
-
-
 def finish_entries(history: ir.Table, model: StageModel, as_of: _dt.datetime) -> ir.Table:
     """Add ``days_in_stage`` (to ``exited_at``, or ``as_of``) and ``is_current`` to stored history."""
     as_of_seconds = int(as_of.timestamp())
-    end = ibis.ifelse(history.exited_at.isnull(), ibis.literal(as_of_seconds, "int64"), _seconds(history.exited_at))
-    days = ((end - _seconds(history.entered_at)) / 86400.0).round(6)
+    end = ibis.ifelse(history.exited_at.isnull(), ibis.literal(as_of_seconds, "int64"), whole_seconds(history.exited_at))
+    days = ((end - whole_seconds(history.entered_at)) / 86400.0).round(6)
     by_customer = ibis.window(group_by="customer_id")
     if model.regression and any(s.stay_days for s in model.stages):
         stay = ibis.cases(*[(history.stage_index == s.index, s.stay_days) for s in model.stages if s.stay_days],
                           else_=ibis.null("float64"))
-        held_since = ibis.ifelse(history.last_held_at.isnull(), _seconds(history.entered_at),
-                                 _seconds(history.last_held_at))
+        held_since = ibis.ifelse(history.last_held_at.isnull(), whole_seconds(history.entered_at),
+                                 whole_seconds(history.last_held_at))
         kept = stay.isnull() | (held_since + stay * 86400 >= as_of_seconds)
         current = ibis.ifelse(kept, history.stage_index, ibis.null("int64")).max().over(by_customer)
         current = current.fill_null(history.stage_index.min().over(by_customer))
