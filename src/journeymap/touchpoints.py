@@ -20,14 +20,21 @@ _NUMBER = r"^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$"
 
 
 def property_value(events: ir.Table, key: str) -> ir.StringValue:
-    """The flat string or number value of ``key`` in the JSON text of ``properties``, as text.
+    r"""The flat string or number value of ``key`` in the JSON text of ``properties``, as text.
 
     One regular expression, so it costs no JSON parse. Limits: nested objects are not looked
-    into (a KEY inside one is found too), and a string value holding an escaped quote is cut
-    at it. Empty strings are NULL.
+    into (a KEY inside one is found too), and a string keeps its JSON escapes (``\"``, ``\n``).
+    Empty strings and JSON ``null`` are NULL.
+
+    >>> import ibis
+    >>> t = ibis.memtable({"properties": ['{"text": "say \\"hi\\"", "n": null}']})
+    >>> t.select(text=property_value(t, "text"), n=property_value(t, "n")).to_pyarrow().to_pylist()
+    [{'text': 'say \\"hi\\"', 'n': None}]
     """
-    found = events.properties.cast("string").re_extract('"' + key + r'"\s*:\s*("[^"]*"|[-+.0-9A-Za-z]+)', 1)
-    value = ibis.ifelse(found.startswith('"'), found.substr(1, found.length() - 2), found)
+    found = events.properties.cast("string").re_extract(
+        '"' + key + r'"\s*:\s*("(?:[^"\\]|\\.)*"|[-+.0-9A-Za-z]+)', 1)
+    value = ibis.ifelse(found.startswith('"'), found.substr(1, found.length() - 2),
+                        ibis.ifelse(found == "null", ibis.null("string"), found))
     return value.nullif("")
 
 

@@ -41,7 +41,7 @@ from ..analytics.content.catalogue import content_id
 from ..engine import materialize
 from ..errors import InputError
 from ..stages import stage_at_touchpoint
-from ..touchpoints import url_path
+from ..touchpoints import number, property_value, url_path
 from . import sentiment
 from .model import ContentItem, Emotions, JourneyMap, LaneItem, MapStage, StageKpis
 from .text import DROP_TAG, SLOW_TAG, opportunities, pain_points
@@ -55,35 +55,22 @@ _ERROR = r"(error|fail)"
 _NULL = ibis.null("float64")
 
 
-def _prop_number(name: str) -> str:
-    return rf'"{name}"\s*:\s*"?(-?[0-9]+(?:\.[0-9]+)?)'
-
-
-def _prop_string(name: str) -> str:
-    return rf'"{name}"\s*:\s*"((?:[^"\\]|\\.)*)"'
-
-
-def _extract(col: ir.StringValue, pattern: str) -> ir.StringValue:
-    return col.re_extract(pattern, 1).nullif("")
-
-
 def touchpoint_facts(events: ir.Table) -> ir.Table:
     """The columns the map needs from each touchpoint, with facts pulled out of ``properties``:
     ``content_id`` and ``path`` of pages and screens (as the content catalogue defines them), ``device``, ``rating``, ``score`` (NPS),
     ``review_text`` (still JSON-escaped), ``error_code``, ``topic``; ``stage``/``stage_index`` kept."""
     extra = [c for c in ("stage", "stage_index") if c in events.columns]
-    props = events.properties.cast("string")
     url = events.url.cast("string")
     return events.filter(~events.type.isin(_NOT_TOUCHPOINTS)).select(
         "customer_id", "event_id", "timestamp", "type", "event", "channel", *extra,
         content_id=content_id(url), path=url_path(url),
         page_title=events.page_title.cast("string"),
-        device=_extract(props, _prop_string("device")),
-        rating=_extract(props, _prop_number("rating")).cast("float64"),
-        score=_extract(props, _prop_number("score")).cast("float64"),
-        review_text=_extract(props, _prop_string("review_text")),
-        error_code=_extract(props, _prop_string("error_code")),
-        topic=_extract(props, _prop_string("topic")),
+        device=property_value(events, "device"),
+        rating=number(property_value(events, "rating")),
+        score=number(property_value(events, "score")),
+        review_text=property_value(events, "review_text"),
+        error_code=property_value(events, "error_code"),
+        topic=property_value(events, "topic"),
     )
 
 
