@@ -85,14 +85,19 @@ class StagesMixin:
         """The customer_id of every customer in ``segment`` (``KEY=VALUE[,KEY!=VALUE...]``)."""
         return customers_in_segment(self.events(), segment, self.stages(preset))
 
+    def _restricted(self, segment: str | None, entries: ibis.Table) -> tuple[ibis.Table, ibis.Table | None]:
+        """``entries`` of the customers in ``segment`` (all if none), and those customers."""
+        if not segment:
+            return entries, None
+        chosen = customers_in_segment(self.events(), segment, entries)
+        return entries.semi_join(chosen, "customer_id"), chosen
+
     def stage_funnel(self, by: str | list[str] | None = None, *, preset: str | None = None,
                      segment: str | None = None, as_of: _dt.datetime | str | None = None) -> ibis.Table:
         """The stage funnel, optionally broken down ``by`` segment keys (``channel``,
         ``campaign``, ``device``, ``cohort:week``, ``property.KEY`` ...) and restricted to a ``segment``."""
         model = self.stage_model(preset)
-        entries = self.stages(preset, as_of=as_of)
-        if segment:
-            entries = entries.semi_join(self.segment(segment, preset), "customer_id")
+        entries, _ = self._restricted(segment, self.stages(preset, as_of=as_of))
         keys = [by] if isinstance(by, str) else list(by or [])
         keys = [k.strip() for key in keys for k in key.split(",") if k.strip()]
         if not keys:
@@ -101,23 +106,26 @@ class StagesMixin:
         return stage_funnel(entries, model, by=[column_name(k) for k in keys], segments=segments)
 
     # --- content ----------------------------------------------------------------------------
+    def _classified(self, events: ibis.Table, model) -> tuple[ibis.Table, ibis.Table]:
+        from .analytics.content import classify_content, content_catalogue
+
+        catalogue = content_catalogue(events)
+        return catalogue, classify_content(catalogue, model, min_score=self.settings.content.min_score)
+
     def content_stages(self, preset: str | None = None) -> ibis.Table:
         """The content catalogue (pages and screens: url, title, tags, views, customers) with the
         stage each item belongs to: by the stage model's content globs, else by a text
         classifier trained on the stage descriptions and keywords (see docs/content.md)."""
-        from .analytics.content import classify_content, content_catalogue
-
-        catalogue = content_catalogue(self.events())
-        classified = classify_content(catalogue, self.stage_model(preset), min_score=self.settings.content.min_score)
+        catalogue, classified = self._classified(self.events(), self.stage_model(preset))
         return catalogue.join(classified, "content_id")
 
     def customer_content_stages(self, preset: str | None = None, *, recent: int | None = None) -> ibis.Table:
         """Per customer: the stage their actions put them in next to the stage their latest
         ``recent`` classified content views indicate (default ``content.recent``)."""
-        from .analytics.content import classify_content, content_catalogue, content_stage_by_customer
+        from .analytics.content import content_stage_by_customer
 
-        events, model = self.events(), self.stage_model(preset)
-        classified = classify_content(content_catalogue(events), model, min_score=self.settings.content.min_score)
+        events = self.events()
+        _, classified = self._classified(events, self.stage_model(preset))
         return content_stage_by_customer(events, self.stages(preset), classified,
                                          recent=recent or self.settings.content.recent)
 
@@ -125,15 +133,18 @@ class StagesMixin:
                               min_customers: int | None = None, content_stages: str | None = None) -> ibis.Table:
         """Per content item and stage: did customers who viewed it there reach the next stage
         more often than those who did not? Counts, rates with 95% intervals, uplift, ranked."""
+        entries, customers = self._restricted(segment, self.stages(preset))
+        return self._effectiveness(self.stage_model(preset), entries, customers, min_customers=min_customers,
+                                   content_stages=content_stages)
+
+    def _effectiveness(self, model, entries: ibis.Table, customers: ibis.Table | None, *,
+                       min_customers: int | None = None, content_stages: str | None = None) -> ibis.Table:
         from .analytics.content import content_effectiveness
 
         settings = self.settings.content
-        events, entries = self.events(), self.stages(preset)
-        if segment:
-            chosen = self.segment(segment, preset)
-            events, entries = events.semi_join(chosen, "customer_id"), entries.semi_join(chosen, "customer_id")
+        events = self.events() if customers is None else self.events().semi_join(customers, "customer_id")
         return content_effectiveness(
-            events, entries, self.stage_model(preset), min_customers=min_customers or settings.min_customers,
+            events, entries, model, min_customers=min_customers or settings.min_customers,
             content_stages=content_stages or settings.content_stages, min_score=settings.min_score,
             visit_minutes=settings.visit_minutes)
 
@@ -147,7 +158,7 @@ class StagesMixin:
         model = self.stage_model(preset)
         when = self._as_of(as_of)
         entries = self.stages(preset, as_of=when)
-        customers = self.segment(segment, preset) if segment else None
-        content = self.content_effectiveness(preset, segment=segment)
+        chosen, customers = self._restricted(segment, entries)
+        content = self._effectiveness(model, chosen, customers)
         return build_journey_map(self.events(), entries, model, customers=customers, segment=segment,
                                  content=content, as_of=when, top=top, title=title)
