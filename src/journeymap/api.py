@@ -15,6 +15,10 @@ from typing import Any
 
 import ibis
 
+from .api_behaviour import BehaviourMixin
+from .api_funnels import FunnelsMixin
+from .api_paths import PathsMixin
+from .api_retention import RetentionMixin
 from .api_stages import StagesMixin
 from .config import Settings, load_settings
 from .errors import BackendError, StoreError
@@ -27,7 +31,7 @@ __all__ = ["TABLES", "Journeymap", "connect", "open_store"]
 TABLES = ("events", "rejects", "identity_map", "identity_links", "overlinked_identifiers", "loads", "load_files")
 
 
-class Journeymap(StagesMixin):
+class Journeymap(FunnelsMixin, PathsMixin, RetentionMixin, BehaviourMixin, StagesMixin):
     """Touchpoints, identities and analyses over one Ibis backend.
 
     Made by :func:`journeymap.open` (the embedded DuckDB store, which can also load files) or
@@ -92,6 +96,7 @@ class Journeymap(StagesMixin):
             )
         if not paths:
             raise StoreError("load needs at least one file or folder", hint="jm.load('events.csv')")
+        self.__dict__.pop("_events_cache", None)  # the event names may change
         return run_load(self.store, list(paths), mapping=map, fmt=format, progress=progress)
 
     # --- overview -------------------------------------------------------------------------
@@ -143,6 +148,14 @@ class Journeymap(StagesMixin):
 
     def close(self) -> None:
         if self.store is not None:
+            # cached (temporary) tables die with the connection: forget them, so Ibis does not
+            # try to drop them through a closed connection when their expressions are collected
+            entries = getattr(self.backend, "_cache_name_to_entry", {})
+            for entry in list(entries.values()):
+                entry.finalizer.detach()
+            entries.clear()
+            getattr(self.backend, "_cache_op_to_entry", {}).clear()
+            self.__dict__.pop("_stage_cache", None)
             self.store.close()
 
     def __enter__(self) -> "Journeymap":

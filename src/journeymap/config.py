@@ -27,12 +27,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import ConfigError
 
 __all__ = [
+    "AnalyticsSettings",
     "ChannelRule",
     "ChannelSettings",
     "ContentSettings",
     "IdentitySettings",
     "IngestSettings",
     "PrivacySettings",
+    "SegmentDefinition",
     "Settings",
     "StageSettings",
     "StoreSettings",
@@ -173,6 +175,39 @@ class ContentSettings(_Section):
     )
 
 
+class AnalyticsSettings(_Section):
+    session_gap: str = Field(
+        "30m", pattern=r"^\s*\d+(\.\d+)?\s*[smhdwSMHDW]\s*$",
+        description="Inactivity that ends a session (and starts a new path): 30m, 1h, ...",
+    )
+    conversion_window: str = Field(
+        "14d", pattern=r"^\s*\d+(\.\d+)?\s*[smhdwSMHDW]\s*$",
+        description="Funnel conversion window: every step must happen within it of the first step (14d, 12h, ...).",
+    )
+    retention_period: str = Field(
+        "week", pattern="^(hour|day|week|month)$",
+        description="Default retention, lifecycle and stickiness period: hour, day, week or month.",
+    )
+
+
+class SegmentDefinition(_Section):
+    description: str = Field("", description="What the segment is, shown by `journeymap segments`.")
+    where: str | None = Field(
+        None, description="Customer attributes that must hold: KEY=VALUE or KEY!=VALUE joined with ',' "
+        "(keys of `--by`: channel, campaign, device, landing_page, cohort:month, stage, property.KEY ...).",
+    )
+    did: list[str] = Field(
+        default_factory=list, description="Steps (events with filters, or stage:NAME) the customer did, each at least once.",
+    )
+    did_not: list[str] = Field(default_factory=list, description="Steps the customer never did.")
+    within: str | None = Field(
+        None, pattern=r"^\s*\d+(\.\d+)?\s*[smhdwSMHDW]\s*$",
+        description="did/did_not count only touchpoints within this long before the latest touchpoint (e.g. 30d).",
+    )
+    stage: list[str] = Field(default_factory=list, description="The customer's current stage is one of these.")
+    first_channel: list[str] = Field(default_factory=list, description="The customer's first touchpoint's channel is one of these.")
+
+
 class Settings(_Section):
     store: StoreSettings = Field(default_factory=StoreSettings, description="The embedded DuckDB store.")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Reading files.")
@@ -181,6 +216,13 @@ class Settings(_Section):
     channels: ChannelSettings = Field(default_factory=ChannelSettings, description="Channel classification.")
     stages: StageSettings = Field(default_factory=StageSettings, description="The journey's stages.")
     content: ContentSettings = Field(default_factory=ContentSettings, description="Content and stages.")
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings, description="Behavioural analytics.")
+    segments: dict[str, SegmentDefinition] = Field(
+        default_factory=dict,
+        description="Saved segments: [segments.NAME] tables with description, where, did, did_not, within, "
+        "stage, first_channel (all given must hold). Use the name wherever a segment goes (--segment NAME) "
+        "or as a breakdown (--by segment:NAME).",
+    )
 
 
 def _line_of(text: str, loc: tuple) -> int | None:
@@ -223,6 +265,15 @@ def settings_from_toml(text: str, *, file: str | None = None) -> Settings:
         from .stages.model import load_stage_model
 
         load_stage_model(settings, file=file, text=text)
+    if settings.segments:  # likewise the saved segments' steps and filters
+        from .analytics.segments import saved_segments
+
+        try:
+            saved_segments(settings)
+        except ConfigError as exc:
+            keys = tuple(re.sub(r"\[\d+\]$", "", k) for k in (exc.field or "segments").split(".")[:3])
+            raise ConfigError(exc.message, file=file, line=_line_of(text, keys), field=exc.field,
+                              hint=exc.hint) from None
     return settings
 
 

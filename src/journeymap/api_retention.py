@@ -1,0 +1,9 @@
+"""The retention part of :class:`journeymap.Journeymap` (see :mod:`journeymap.api_behaviour` for the shared helpers)."""
+
+from __future__ import annotations
+
+__all__ = ["RetentionMixin"]
+
+
+class RetentionMixin:
+    """Methods of :class:`~journeymap.Journeymap` about retention."""

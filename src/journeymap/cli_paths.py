@@ -1,0 +1,3 @@
+"""The paths commands of the CLI (same API as Python)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""The retention commands of the CLI (same API as Python)."""
+
+from __future__ import annotations
