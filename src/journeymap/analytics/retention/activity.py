@@ -1,0 +1,81 @@
+"""Customer activity per period: the small table every retention analytic starts from.
+
+An event log (millions of rows) becomes one row per customer and period in which the
+customer did something that counts, with a 0/1 flag per kind of activity (e.g. the start
+and the return event of a retention). Everything after this step reads that table only.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Mapping, Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from ..steps import Step, step_predicate
+from .periods import period_number, period_number_of, period_start
+
+__all__ = ["activity", "as_of_number", "in_range", "join_breakdown", "period_range"]
+
+
+def activity(log: ir.Table, steps: Mapping[str, Step], period: str) -> ir.Table:
+    """One row per (customer_id, period) with an activity: ``period_number``, ``period_start``
+    and one 0/1 column per entry of ``steps`` (1: the customer did that step in the period)."""
+    rows = log.select("customer_id", "timestamp",
+                      **{name: step_predicate(log, step).cast("int8") for name, step in steps.items()})
+    if not _always(steps):
+        seen = None
+        for name in steps:
+            seen = rows[name] if seen is None else seen + rows[name]
+        rows = rows.filter(seen > 0)
+    rows = rows.mutate(period_start=period_start(rows.timestamp, period))
+    rows = rows.mutate(period_number=period_number(rows.period_start, period))
+    return rows.group_by(["customer_id", "period_number"]).aggregate(
+        period_start=rows.period_start.min(), **{name: rows[name].max() for name in steps})
+
+
+def _always(steps: Mapping[str, Step]) -> bool:
+    return all(s.stage is None and s.rule is not None and not s.rule.matches and not s.rule.properties
+               and not s.rule.url_regex for s in steps.values())
+
+
+def as_of_number(log: ir.Table, period: str, as_of: _dt.datetime | str | None) -> ir.IntegerValue | int:
+    """The period number of ``as_of`` (default: the latest timestamp of ``log``): that period is
+    the current one, not complete yet; later ones have not begun."""
+    if as_of is not None:
+        return period_number_of(as_of, period)
+    return period_number(period_start(log.timestamp.max(), period), period).as_scalar()
+
+
+def period_range(period: str, date_from, date_to) -> tuple[int | None, int | None]:
+    """Period numbers of ``date_from`` and ``date_to`` (inclusive), None when not given."""
+    low = period_number_of(date_from, period) if date_from is not None else None
+    high = period_number_of(date_to, period) if date_to is not None else None
+    return low, high
+
+
+def in_range(number: ir.IntegerValue, low: int | None, high: int | None) -> ir.BooleanValue:
+    keep = ibis.literal(True)
+    if low is not None:
+        keep = keep & (number >= low)
+    if high is not None:
+        keep = keep & (number <= high)
+    return keep
+
+
+def join_breakdown(table: ir.Table, breakdown: ir.Table | None, by: Sequence[str]) -> ir.Table:
+    """``table`` with the ``by`` columns of ``breakdown`` (customer_id + columns) joined on
+    customer_id; customers missing from ``breakdown`` get NULL."""
+    if not by:
+        return table
+    from ...errors import ConfigError
+
+    if breakdown is None:
+        raise ConfigError("a breakdown needs a breakdown table", field="by", hint="pass breakdown=")
+    missing = [b for b in by if b not in breakdown.columns]
+    if missing:
+        raise ConfigError(f"breakdown column '{missing[0]}' is not in the breakdown table", field="by",
+                          hint="columns: " + ", ".join(c for c in breakdown.columns if c != "customer_id"))
+    joined = table.left_join(breakdown.select("customer_id", *by), "customer_id")
+    return joined.drop("customer_id_right")
