@@ -111,13 +111,20 @@ class BehaviourMixin:
             return None, []
         saved = [k for k in keys if k.startswith(SEGMENT_PREFIX)]
         plain = [k for k in keys if not k.startswith(SEGMENT_PREFIX)]
-        segments = [resolve_segment(k[len(SEGMENT_PREFIX):], self.saved_segments()) for k in saved]
-        for segment in segments:
-            if segment.name not in self.saved_segments():
+        known = self.saved_segments()
+        segments = []
+        for key in saved:
+            name = key[len(SEGMENT_PREFIX):].strip()
+            if name not in known:
+                import difflib
+
                 from .errors import ConfigError
 
-                raise ConfigError(f"'segment:{segment.name}' names no saved segment", field="by",
-                                  hint="segment:NAME takes the name of a [segments.NAME] table")
+                close = difflib.get_close_matches(name, list(known), n=1)
+                raise ConfigError(f"'{key}' names no saved segment", field="by",
+                                  hint=(f"did you mean 'segment:{close[0]}'? " if close else "")
+                                  + "segment:NAME takes the name of a [segments.NAME] table in journeymap.toml")
+            segments.append(known[name])
         needs = any(k == "stage" or k.startswith("cohort:") for k in plain) or any(s.needs_stages for s in segments)
         entries = self.stages(preset) if needs else None
         events = self.events()
@@ -140,7 +147,7 @@ class BehaviourMixin:
         from .figures import sessions_figure
 
         log = self.event_log(columns=("channel", "utm_campaign", "url"), segment=segment, preset=preset)
-        return analysis(session_table(sessionize(log, self.session_gap(gap))), sessions_figure, "sessions")
+        return analysis(session_table(sessionize(log, self.session_gap(gap), ids=False)), sessions_figure, "sessions")
 
     def sessionized(self, *, gap: str | float | _dt.timedelta | None = None, segment: str | None = None,
                     preset: str | None = None) -> ibis.Table:

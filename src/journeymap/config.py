@@ -272,8 +272,11 @@ def settings_from_toml(text: str, *, file: str | None = None) -> Settings:
             saved_segments(settings)
         except ConfigError as exc:
             keys = tuple(re.sub(r"\[\d+\]$", "", k) for k in (exc.field or "segments").split(".")[:3])
-            raise ConfigError(exc.message, file=file, line=_line_of(text, keys), field=exc.field,
-                              hint=exc.hint) from None
+            line = _line_of(text, keys) if len(keys) > 2 else None
+            if line is None and len(keys) > 1:  # the segment's own [segments.NAME] header
+                header = re.compile(r"^\s*\[\s*segments\s*\.\s*[\"']?" + re.escape(keys[1]) + r"[\"']?\s*\]")
+                line = next((n for n, text_line in enumerate(text.splitlines(), 1) if header.match(text_line)), None)
+            raise ConfigError(exc.message, file=file, line=line, field=exc.field, hint=exc.hint) from None
     return settings
 
 

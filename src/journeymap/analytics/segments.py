@@ -89,7 +89,10 @@ def _segment(name: str, raw: Any) -> Segment:
         raise ConfigError(f"segment name '{name}' must start with a letter and hold only letters, digits, _ and -",
                           field=where, hint="e.g. [segments.mobile_buyers]")
     if raw.where:
-        parse_segment(raw.where)
+        try:
+            parse_segment(raw.where)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, field=f"{where}.where", hint=exc.hint) from None
     if raw.within and not (raw.did or raw.did_not):
         raise ConfigError("'within' bounds did/did_not, but neither is given", field=f"{where}.within",
                           hint="add did = [...] or remove within")

@@ -2,8 +2,7 @@
 
 A new session starts at a customer's first touchpoint and at every touchpoint that comes more
 than ``gap`` (default 30 minutes, setting ``analytics.session_gap``) after the one before it;
-touchpoints are ordered by (timestamp, event_id) and compared in whole seconds, so a gap of
-exactly 30:00 stays in the session (GA, PostHog and Retentioneering's ``SplitSessions`` agree
+touchpoints are ordered by (timestamp, event_id), so a gap of exactly 30:00 stays in the session (GA, PostHog and Retentioneering's ``SplitSessions`` agree
 on "inactive for more than 30 minutes"). Sessions never cross customers; identify and alias
 messages count as activity like any touchpoint.
 
@@ -42,25 +41,24 @@ SESSION_COLUMNS = ("customer_id", "session_id", "session_index", "started_at", "
                    "exit_page")
 
 
-def sessionize(log: ir.Table, gap: _dt.timedelta = DEFAULT_GAP) -> ir.Table:
-    """``log`` plus ``session_index`` (1, 2, ... per customer) and ``session_id`` (``customer#index``)."""
-    order = [log.timestamp, log.event_id]
-    seconds = whole_seconds(log.timestamp)
-    previous = seconds.lag().over(group_by=log.customer_id, order_by=order)
-    starts = log.mutate(_new=(previous.isnull() | (seconds - previous > int(gap.total_seconds()))).cast("int64"))
-    index = starts._new.sum().over(ibis.window(group_by=starts.customer_id, order_by=[starts.timestamp,
-                                                                                      starts.event_id],
-                                               preceding=None, following=0))
-    numbered = starts.mutate(session_index=index).drop("_new")
+def sessionize(log: ir.Table, gap: _dt.timedelta = DEFAULT_GAP, *, ids: bool = True) -> ir.Table:
+    """``log`` plus ``touch_index`` (0, 1, ... per customer, in (timestamp, event_id) order),
+    ``session_index`` (1, 2, ... per customer) and, if ``ids``, ``session_id`` (``customer#index``)."""
+    window = ibis.window(group_by=log.customer_id, order_by=[log.timestamp, log.event_id])
+    previous = log.timestamp.lag().over(window)
+    later = log.timestamp > previous + ibis.interval(microseconds=int(gap / _dt.timedelta(microseconds=1)))
+    starts = log.mutate(_new=(previous.isnull() | later).cast("int64"), touch_index=ibis.row_number().over(window))
+    running = ibis.window(group_by=starts.customer_id, order_by=[starts.timestamp, starts.event_id],
+                          preceding=None, following=0)
+    numbered = starts.mutate(session_index=starts._new.sum().over(running)).drop("_new")
+    if not ids:
+        return numbered
     return numbered.mutate(session_id=numbered.customer_id.cast("string") + "#"
                            + numbered.session_index.cast("string"))
 
 
-def _ends(sessions: ir.Table, rows: ir.Table, column: str, *, last: bool) -> ir.Table:
-    keys = ["customer_id", "session_index"]
-    order = [rows.timestamp.desc(), rows.event_id.desc()] if last else [rows.timestamp, rows.event_id]
-    ranked = rows.mutate(_rank=ibis.row_number().over(group_by=[rows.customer_id, rows.session_index], order_by=order))
-    return ranked.filter(ranked._rank == 0).select(*keys, **{column: ranked._value})
+def _path(url: ir.Value) -> ir.StringValue:
+    return ibis.ifelse(url.isnull(), ibis.null("string"), url_path(url.cast("string")))
 
 
 def session_table(sessionized: ir.Table) -> ir.Table:
@@ -69,18 +67,16 @@ def session_table(sessionized: ir.Table) -> ir.Table:
     channel, campaign and event it began with, and its first (landing) and last (exit) page
     or screen path."""
     t = sessionized
-    keys = ["customer_id", "session_index"]
-    summary = t.group_by([*keys, "session_id"]).aggregate(
+    first = t.touch_index
+    page = t.type.isin(["page", "screen"]) & t.url.notnull()
+    summary = t.group_by(["customer_id", "session_index"]).aggregate(
         started_at=t.timestamp.min(), ended_at=t.timestamp.max(), events=t.count(),
-        page_views=t.type.isin(["page", "screen"]).sum().cast("int64"))
-    summary = summary.mutate(duration_seconds=whole_seconds(summary.ended_at) - whole_seconds(summary.started_at))
-    first = t.mutate(_rank=ibis.row_number().over(group_by=[t.customer_id, t.session_index],
-                                                  order_by=[t.timestamp, t.event_id]))
-    entry = first.filter(first._rank == 0).select(*keys, entry_event=first.event, entry_channel=first.channel,
-                                                  entry_campaign=first.utm_campaign)
-    pages = t.filter(t.type.isin(["page", "screen"]) & t.url.notnull())
-    pages = pages.mutate(_value=url_path(pages.url.cast("string")))
-    landing = _ends(summary, pages, "landing_page", last=False)
-    exit_ = _ends(summary, pages, "exit_page", last=True)
-    out = summary.join(entry, keys).left_join(landing, keys).left_join(exit_, keys)
-    return out.select(*SESSION_COLUMNS)
+        page_views=page.cast("int64").sum(),
+        entry_event=t.event.argmin(first), entry_channel=t.channel.argmin(first),
+        entry_campaign=t.utm_campaign.argmin(first),
+        _landing=t.url.argmin(first, where=page), _exit=t.url.argmax(first, where=page))
+    return summary.mutate(
+        session_id=summary.customer_id.cast("string") + "#" + summary.session_index.cast("string"),
+        duration_seconds=whole_seconds(summary.ended_at) - whole_seconds(summary.started_at),
+        landing_page=_path(summary._landing), exit_page=_path(summary._exit),
+    ).select(*SESSION_COLUMNS)
