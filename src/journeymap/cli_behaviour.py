@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+import ibis
 import typer
 
 from .cli import FormatOption, _open, app
@@ -39,9 +40,10 @@ def sessions_command(
             sessions=sessions.count(), customers=sessions.customer_id.nunique(),
             median_minutes=(sessions.duration_seconds / 60).median().round(1),
             pages_per_session=sessions.page_views.mean().round(2),
-            bounce_rate=((sessions.page_views <= 1).cast("int64").mean()).round(3))
+            bounce_rate=ibis.ifelse(sessions.page_views > 0, (sessions.events == 1).cast("float64"),
+                                    ibis.null("float64")).mean().round(3))
         rows = summary.order_by([summary.sessions.desc(), summary[by]]).limit(limit).to_pyarrow().to_pylist()
-        render_rows(rows, fmt, title=f"sessions by {by} (gap {jm.session_gap(gap)})")
+        render_rows(rows, fmt, title=f"sessions by {by} (gap {format_duration(jm.session_gap(gap))})")
 
 
 @app.command("segments")
