@@ -29,10 +29,11 @@ def activity(log: ir.Table, steps: Mapping[str, Step], period: str) -> ir.Table:
         for name in steps:
             seen = rows[name] if seen is None else seen + rows[name]
         rows = rows.filter(seen > 0)
-    rows = rows.mutate(period_start=period_start(rows.timestamp, period))
-    rows = rows.mutate(period_number=period_number(rows.period_start, period))
-    return rows.group_by(["customer_id", "period_number"]).aggregate(
-        period_start=rows.period_start.min(), **{name: rows[name].max() for name in steps})
+    rows = rows.mutate(period_number=period_number(rows.timestamp, period))
+    table = rows.group_by(["customer_id", "period_number"]).aggregate(
+        _first=rows.timestamp.min(), **{name: rows[name].max() for name in steps})
+    # truncate once per customer and period, not once per touchpoint
+    return table.mutate(period_start=period_start(table._first, period)).drop("_first")
 
 
 def _always(steps: Mapping[str, Step]) -> bool:
@@ -45,7 +46,7 @@ def as_of_number(log: ir.Table, period: str, as_of: _dt.datetime | str | None) -
     the current one, not complete yet; later ones have not begun."""
     if as_of is not None:
         return period_number_of(as_of, period)
-    return period_number(period_start(log.timestamp.max(), period), period).as_scalar()
+    return period_number(log.timestamp.max(), period).as_scalar()
 
 
 def period_range(period: str, date_from, date_to) -> tuple[int | None, int | None]:

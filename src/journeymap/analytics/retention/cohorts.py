@@ -85,42 +85,25 @@ def retention_table(log: ir.Table, start: Step, returning: Step, *, period: str 
     low, high = period_range(period, date_from, date_to)
     now = as_of_number(log, period, as_of)
 
-    starts = act.filter(act.is_start == 1)
+    window = (low, high, now)
     if cohort == "first_time":
-        cohorts = starts.group_by("customer_id").aggregate(cohort_number=starts.period_number.min(),
-                                                           cohort=starts.period_start.min())
+        counts = _first_time_counts(act, periods, counting, breakdown, by, window)
     else:
-        cohorts = starts.select("customer_id", cohort_number=starts.period_number, cohort=starts.period_start)
-    cohorts = cohorts.filter(in_range(cohorts.cohort_number, low, high) & (cohorts.cohort_number <= now))
-    cohorts = join_breakdown(cohorts, breakdown, by)
-    keys = [*by, "cohort_number", "cohort"]
-
-    sizes = cohorts.group_by(keys).aggregate(cohort_size=cohorts.count().cast("int64"))
+        counts = _recurring_counts(act, periods, counting, breakdown, by, window)
+    keys = [*by, "cohort_number"]
+    # counts has (keys, period, customers, cohort) rows for the cells somebody is in; period 0
+    # is the cohort size. One zero row per cell (unioned, not joined: breakdown values may be
+    # NULL, and NULL never equals NULL in a join) reports the periods nobody came back in.
+    starts = counts.filter(counts.period == 0)
     every = ibis.memtable({"period": list(range(periods))}, schema={"period": "int64"})
-    # one zero row per cell, so periods nobody came back in are reported (unioned, not joined:
-    # breakdown values may be NULL and NULL never equals NULL in a join)
-    cells = sizes.cross_join(every).mutate(customers=ibis.literal(0, "int64"))
-    parts = [cells.select(*keys, "period", "cohort_size", "customers")]
-    if periods > 1:
-        later = ibis.memtable({"period": list(range(1, periods))}, schema={"period": "int64"})
-        returns = act.filter(act.is_return == 1).select(r_customer=act.customer_id, r_number=act.period_number)
-        grid = cohorts.cross_join(later)
-        hits = grid.join(returns, [grid.customer_id == returns.r_customer,
-                                   (grid.cohort_number + grid.period) == returns.r_number])
-        hits = hits.select("customer_id", *keys, "period")
-        if counting == "on_or_after":
-            last = hits.group_by(["customer_id", *keys]).aggregate(last=hits.period.max())
-            reached = last.group_by([*keys, "last"]).aggregate(n=last.count().cast("int64"))
-            spread = reached.cross_join(later)
-            spread = spread.filter(spread.period <= spread.last)
-            counts = spread.group_by([*keys, "period"]).aggregate(customers=spread.n.sum().cast("int64"))
-        else:
-            counts = hits.group_by([*keys, "period"]).aggregate(customers=hits.count().cast("int64"))
-        parts.append(counts.select(*keys, "period", cohort_size=ibis.literal(0, "int64"), customers="customers"))
-    rows = parts[0] if len(parts) == 1 else parts[0].union(parts[1])
-    table = rows.group_by([*keys, "period"]).aggregate(cohort_size=rows.cohort_size.max(),
+    zeros = starts.select(*keys, "cohort", cohort_size="customers").cross_join(every)
+    zeros = zeros.mutate(customers=ibis.literal(0, "int64"))
+    found = counts.mutate(cohort_size=ibis.literal(0, "int64"))
+    columns = [*keys, "period", "cohort", "cohort_size", "customers"]
+    rows = zeros.select(*columns).union(found.select(*columns))
+    table = rows.group_by([*keys, "period"]).aggregate(cohort=rows.cohort.max(), cohort_size=rows.cohort_size.max(),
                                                       customers=rows.customers.sum())
-    table = table.mutate(customers=ibis.ifelse(table.period == 0, table.cohort_size, table.customers))
+    keys = [*keys, "cohort"]
     cell = table.cohort_number + table.period
     table = table.filter(cell <= now).mutate(complete=cell < now)
     if relative_to == "start":
@@ -131,3 +114,68 @@ def retention_table(log: ir.Table, start: Step, returning: Step, *, period: str 
     rate = ibis.ifelse(base > 0, (table.customers / base).round(6), ibis.null("float64"))
     table = table.mutate(retention_rate=rate)
     return table.select(*by, *RETENTION_COLUMNS).order_by([*by, "cohort", "period"])
+
+
+def _first_time_counts(act: ir.Table, periods: int, counting: str, breakdown: ir.Table | None, by: list[str],
+                       window: tuple) -> ir.Table:
+    """Cell counts when each customer has one cohort: the period of their first start event.
+    One pass over the activity: a per-customer window finds the cohort period, and every
+    return period is then just ``period_number - cohort_number``."""
+    low, high, now = window
+    customer = ibis.window(group_by="customer_id")
+    first = ibis.ifelse(act.is_start == 1, act.period_number, ibis.null("int64")).min().over(customer)
+    marked = act.mutate(cohort_number=first)
+    marked = marked.filter(marked.cohort_number.notnull() & in_range(marked.cohort_number, low, high)
+                           & (marked.cohort_number <= now))
+    marked = marked.mutate(period=marked.period_number - marked.cohort_number)
+    marked = marked.filter((marked.period == 0) | ((marked.period > 0) & (marked.period < periods)
+                                                   & (marked.is_return == 1)))
+    marked = join_breakdown(marked, breakdown, by)
+    keys = [*by, "cohort_number"]
+    if counting == "on":
+        return marked.group_by([*keys, "period"]).aggregate(
+            customers=marked.count().cast("int64"),
+            cohort=ibis.ifelse(marked.period == 0, marked.period_start, ibis.null(marked.period_start.type())).max())
+    marked = marked.mutate(last=marked.period.max().over(customer))
+    return _spread(marked.filter(marked.period == 0).mutate(cohort=marked.period_start), keys, periods)
+
+
+def _spread(firsts: ir.Table, keys: list[str], periods: int) -> ir.Table:
+    """On-or-after counts from one row per cohort entry with ``last``, the latest period
+    number (< periods) the customer returned in: retained in every period up to it."""
+    reached = firsts.group_by([*keys, "last"]).aggregate(n=firsts.count().cast("int64"), cohort=firsts.cohort.max())
+    every = ibis.memtable({"period": list(range(periods))}, schema={"period": "int64"})
+    spread = reached.cross_join(every)
+    spread = spread.filter(spread.period <= spread.last)
+    return spread.group_by([*keys, "period"]).aggregate(customers=spread.n.sum().cast("int64"),
+                                                        cohort=spread.cohort.max())
+
+
+def _recurring_counts(act: ir.Table, periods: int, counting: str, breakdown: ir.Table | None, by: list[str],
+                      window: tuple) -> ir.Table:
+    """Cell counts when every start period is a cohort entry: each entry is joined to the
+    customer's return periods 1 .. periods-1 later (an equi-join on customer and period
+    number: bounded by entries x periods, whatever the customer's history)."""
+    low, high, now = window
+    starts = act.filter((act.is_start == 1) & in_range(act.period_number, low, high) & (act.period_number <= now))
+    entries = starts.select("customer_id", cohort_number=starts.period_number, cohort=starts.period_start)
+    entries = join_breakdown(entries, breakdown, by)
+    keys = [*by, "cohort_number"]
+    firsts = entries.mutate(period=ibis.literal(0, "int64"))
+    if periods > 1:
+        later = ibis.memtable({"period": list(range(1, periods))}, schema={"period": "int64"})
+        returns = act.filter(act.is_return == 1).select(r_customer=act.customer_id, r_number=act.period_number)
+        grid = entries.cross_join(later)
+        hits = grid.join(returns, [grid.customer_id == returns.r_customer,
+                                   (grid.cohort_number + grid.period) == returns.r_number])
+        hits = hits.select("customer_id", *keys, "cohort", "period")
+    else:
+        hits = firsts.filter(ibis.literal(False))
+    if counting == "on":
+        both = firsts.select("customer_id", *keys, "cohort", "period").union(hits)
+        return both.group_by([*keys, "period"]).aggregate(customers=both.count().cast("int64"),
+                                                          cohort=both.cohort.max())
+    last = hits.group_by(["customer_id", *keys]).aggregate(last=hits.period.max())
+    entries = entries.left_join(last, ["customer_id", "cohort_number"])
+    entries = entries.select("customer_id", *keys, "cohort", last=entries["last"].fill_null(0))
+    return _spread(entries, keys, periods)

@@ -58,19 +58,19 @@ def stickiness_table(log: ir.Table, step: Step, *, period: str = "day", within: 
     by = list(by)
     low, high = period_range(period, date_from, date_to)
     rows = log.filter(step_predicate(log, step)).select("customer_id", "timestamp")
-    rows = rows.mutate(_p=period_start(rows.timestamp, period))
-    rows = rows.mutate(period_number=period_number(rows._p, period))
+    rows = rows.mutate(period_number=period_number(rows.timestamp, period))
     rows = rows.filter(in_range(rows.period_number, low, high))
     if within == "all":
-        days = rows.group_by(["customer_id", "period_number"]).aggregate(start=rows._p.min())
-        days = days.mutate(interval_number=ibis.literal(0, "int64"), interval_start=days.start.min().over())
+        days = rows.group_by(["customer_id", "period_number"]).aggregate(_first=rows.timestamp.min())
+        days = days.mutate(interval_number=ibis.literal(0, "int64"),
+                           interval_start=period_start(days._first.min().over(), period))
         now = as_of_number(log, period, as_of)
         complete = (ibis.literal(high, "int64") < now) if high is not None else ibis.literal(False)
     else:
-        rows = rows.mutate(_q=period_start(rows.timestamp, within))
-        rows = rows.mutate(interval_number=period_number(rows._q, within))
+        rows = rows.mutate(interval_number=period_number(rows.timestamp, within))
         days = rows.group_by(["customer_id", "interval_number", "period_number"]).aggregate(
-            interval_start=rows._q.min())
+            _first=rows.timestamp.min())
+        days = days.mutate(interval_start=period_start(days._first, within))
         now = as_of_number(log, within, as_of)
         complete = None
     per_customer = days.group_by(["customer_id", "interval_number"]).aggregate(
