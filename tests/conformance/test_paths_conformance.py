@@ -1,0 +1,49 @@
+"""Paths, transitions, the step matrix and the stage flow: the hand-worked cases of
+tests/path_cases.py, identical on DuckDB and Spark."""
+
+from __future__ import annotations
+
+import pytest
+
+from journeymap.analytics.paths import path_edges, stage_flow, step_matrix, transition_matrix
+
+from .. import path_cases as cases
+
+
+@pytest.fixture
+def log(backend):
+    return backend.table("path_log", cases.log_table())
+
+
+@pytest.mark.parametrize("name", list(cases.PATH_CASES))
+def test_path_edges(backend, log, name):
+    params, expected = cases.PATH_CASES[name]
+    result = path_edges(log, **cases.with_steps(params))
+    assert cases.approx(cases.rows_of(result, cases.EDGE_COLUMNS)) == cases.approx(expected)
+
+
+def test_long_path_between_start_and_end_hides_the_middle(backend):
+    params, expected = cases.LONG_CASE
+    log = backend.table("long_log", cases.log_table(cases.LONG_EVENTS))
+    assert cases.rows_of(path_edges(log, **cases.with_steps(params)), cases.EDGE_COLUMNS) == cases.approx(expected)
+
+
+@pytest.mark.parametrize("name", list(cases.TRANSITION_CASES))
+def test_transition_matrix(backend, log, name):
+    params, expected = cases.TRANSITION_CASES[name]
+    result = transition_matrix(log, **cases.with_steps(params))
+    assert cases.approx(cases.rows_of(result, cases.TRANSITION_COLUMNS)) == cases.approx(expected)
+
+
+@pytest.mark.parametrize("name", list(cases.STEP_MATRIX_CASES))
+def test_step_matrix(backend, log, name):
+    params, expected = cases.STEP_MATRIX_CASES[name]
+    result = step_matrix(log, **cases.with_steps(params))
+    assert cases.approx(cases.rows_of(result, cases.STEP_MATRIX_COLUMNS)) == cases.approx(expected)
+
+
+@pytest.mark.parametrize("name", list(cases.STAGE_FLOW_CASES))
+def test_stage_flow(backend, name):
+    params, expected = cases.STAGE_FLOW_CASES[name]
+    entries = backend.table("entries", cases.entries_table())
+    assert cases.approx(cases.rows_of(stage_flow(entries, **params), cases.EDGE_COLUMNS)) == cases.approx(expected)
