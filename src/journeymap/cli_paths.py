@@ -12,7 +12,15 @@ import typer
 
 from .cli import FormatOption, _open, app
 from .cli_behaviour import SegmentOption
-from .output import OutputFormat, render_rows
+from .output import OutputFormat, render_rows as _render_rows
+
+
+def render_rows(rows: list[dict], fmt: OutputFormat, *, title: str) -> None:
+    """Rows as a table, CSV or JSON; the title escaped (a step such as ``page_view[path=/]``
+    is not Rich markup)."""
+    from rich.markup import escape
+
+    _render_rows(rows, fmt, title=escape(title))
 
 __all__ = ["paths_command", "stage_flow_command", "step_matrix_command", "transitions_command"]
 
