@@ -15,14 +15,14 @@ EVENTS (retention, lifecycle, stickiness):
 | d | 01-16 (W1) | 01-08 (W0) | visited *before* signing up: that never counts as a return |
 | e | - | 01-06 twice (W0), 01-24 (W2) | no signup: in no retention cohort, but in the lifecycle |
 
-ORDERS (repeat purchases; ``revenue`` in properties):
+ORDERS (repeat purchases; ``quantity`` in properties):
 
-| customer | orders (2025, UTC) | revenue |
+| customer | orders (2025, UTC) | quantity |
 |---|---|---|
-| p | 01-01 00:00, 01-03 00:00, 01-10 12:00 | 60 each |
-| q | 01-05 10:00 (q1), 01-05 10:00 (q2), 01-06 10:00 | 10 each |
-| r | 01-15 | 100 |
-| s | 01-02, 01-20 | 20, then 80 |
+| p | 01-01 00:00, 01-03 00:00, 01-10 12:00 | 2 each |
+| q | 01-05 10:00 (q1), 01-05 10:00 (q2), 01-06 10:00 | 1 each |
+| r | 01-15 | 3 |
+| s | 01-02, 01-20 | 1, then 2 |
 """
 
 from __future__ import annotations
@@ -68,19 +68,19 @@ def events_table() -> pa.Table:
 
 
 _ORDERS = [
-    ("p", at(1, 1, 0), "order_completed", "p1", 60), ("p", at(1, 3, 0), "order_completed", "p2", 60),
-    ("p", at(1, 10, 12), "order_completed", "p3", 60),
+    ("p", at(1, 1, 0), "order_completed", "p1", 2), ("p", at(1, 3, 0), "order_completed", "p2", 2),
+    ("p", at(1, 10, 12), "order_completed", "p3", 2),
     # q2 has the same timestamp as q1: ordered by event_id, a 0-day gap
-    ("q", at(1, 5, 10), "order_completed", "q2", 10), ("q", at(1, 5, 10), "order_completed", "q1", 10),
-    ("q", at(1, 6, 10), "order_completed", "q3", 10),
-    ("r", at(1, 15), "order_completed", "r1", 100),
-    ("s", at(1, 2, 0), "order_completed", "s1", 20), ("s", at(1, 20, 0), "order_completed", "s2", 80),
+    ("q", at(1, 5, 10), "order_completed", "q2", 1), ("q", at(1, 5, 10), "order_completed", "q1", 1),
+    ("q", at(1, 6, 10), "order_completed", "q3", 1),
+    ("r", at(1, 15), "order_completed", "r1", 3),
+    ("s", at(1, 2, 0), "order_completed", "s1", 1), ("s", at(1, 20, 0), "order_completed", "s2", 2),
     ("s", at(1, 3), "page_view", "s0", None),
 ]
 
 
 def orders_table() -> pa.Table:
-    return _table(_ORDERS, [None if r[4] is None else json.dumps({"revenue": r[4]}) for r in _ORDERS])
+    return _table(_ORDERS, [None if r[4] is None else json.dumps({"quantity": r[4]}) for r in _ORDERS])
 
 
 def breakdown_table() -> pa.Table:
@@ -180,7 +180,7 @@ STICKINESS_VISIT_WEEKS_ALL = [(W[0], 1, 1, 0.2, 5, False), (W[0], 2, 4, 0.8, 4, 
 # (customers, repeat_customers, repeat_rate, purchases, purchases_per_customer,
 #  median_days_between, p90_days_between, median_days_to_second, p90_days_to_second)
 REPEAT_ALL = (4, 3, 0.75, 9, 2.25, 2.0, 13.8, 2.0, 14.8)
-# order_completed[revenue>=50]: p (3 orders), r (1), s (only the 80 one) -> 3 buyers, 1 repeat.
+# order_completed[quantity>=2]: p (3 orders), r (1), s (only the second) -> 3 buyers, 1 repeat.
 # Gaps p 2.0, 7.5: median 4.75, p90 2 + 0.9 * 5.5 = 6.95; to second 2.0.
 REPEAT_BIG = (3, 1, 0.333333, 5, 1.666667, 4.75, 6.95, 2.0, 2.0)
 # 2025-01-03 .. 2025-01-06 (inclusive): p's 01-03 order, q's three -> 2 buyers, q repeats.

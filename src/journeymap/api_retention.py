@@ -62,7 +62,7 @@ class RetentionMixin:
     settings: Any
 
     # --- helpers ----------------------------------------------------------------------------------
-    def _one_step(self, step: str | dict | Step, field: str, preset: str | None) -> Step:
+    def _retention_step(self, step: str | dict | Step, field: str, preset: str | None) -> Step:
         if isinstance(step, Step):
             steps = self.steps([step], preset=preset, field=field)
         else:
@@ -78,14 +78,14 @@ class RetentionMixin:
             return check_period(self.settings.analytics.retention_period, field="analytics.retention_period")
         return check_period(period, field=field)
 
-    def _latest_touchpoint(self) -> _dt.datetime:
+    def _retention_as_of(self) -> _dt.datetime:
         latest = self.events().timestamp.max().to_pyarrow().as_py()
         if latest is None:
             raise ConfigError("the store has no touchpoints", field="store",
                               hint="load events first: journeymap load FILE (or journeymap demo)")
         return latest if latest.tzinfo else latest.replace(tzinfo=_dt.timezone.utc)
 
-    def _inputs(self, steps: list[Step], by: By, segment: str | None, preset: str | None):
+    def _retention_inputs(self, steps: list[Step], by: By, segment: str | None, preset: str | None):
         log = self.event_log(columns=_columns(steps), steps=steps, segment=segment, preset=preset)
         breakdown, names = self.breakdown(by, preset=preset)
         return log, breakdown, names
@@ -109,12 +109,12 @@ class RetentionMixin:
 
         period = self.retention_period(period)
         periods = check_periods(periods)
-        first = self._one_step(start, "start", preset)
-        again = self._one_step(returning, "returning", preset)
-        log, breakdown, names = self._inputs([first, again], by, segment, preset)
+        first = self._retention_step(start, "start", preset)
+        again = self._retention_step(returning, "returning", preset)
+        log, breakdown, names = self._retention_inputs([first, again], by, segment, preset)
         table = retention_table(log, first, again, period=period, periods=periods, cohort=cohort, counting=counting,
                                 relative_to=relative_to, breakdown=breakdown, by=names, date_from=date_from,
-                                date_to=date_to, as_of=self._latest_touchpoint())
+                                date_to=date_to, as_of=self._retention_as_of())
         return analysis(table, retention_figure, "retention", by=names, period=period, start=first.label,
                         returning=again.label, relative_to=relative_to)
 
@@ -128,10 +128,10 @@ class RetentionMixin:
         from .figures_retention import lifecycle_figure
 
         period = self.retention_period(period)
-        step = self._one_step(event, "event", preset)
-        log, breakdown, names = self._inputs([step], by, segment, preset)
+        step = self._retention_step(event, "event", preset)
+        log, breakdown, names = self._retention_inputs([step], by, segment, preset)
         table = lifecycle_table(log, step, period=period, breakdown=breakdown, by=names, date_from=date_from,
-                                date_to=date_to, as_of=self._latest_touchpoint())
+                                date_to=date_to, as_of=self._retention_as_of())
         return analysis(table, lifecycle_figure, "lifecycle", by=names, period=period, event=step.label)
 
     def stickiness(self, event: str | dict | Step = "*", *, period: str = "day", within: str = "week",
@@ -143,10 +143,10 @@ class RetentionMixin:
         from .figures_retention import stickiness_figure
 
         period = check_period(period)
-        step = self._one_step(event, "event", preset)
-        log, breakdown, names = self._inputs([step], by, segment, preset)
+        step = self._retention_step(event, "event", preset)
+        log, breakdown, names = self._retention_inputs([step], by, segment, preset)
         table = stickiness_table(log, step, period=period, within=within, breakdown=breakdown, by=names,
-                                 date_from=date_from, date_to=date_to, as_of=self._latest_touchpoint())
+                                 date_from=date_from, date_to=date_to, as_of=self._retention_as_of())
         return analysis(table, stickiness_figure, "stickiness", by=names, period=period, within=within,
                         event=step.label)
 
@@ -159,8 +159,8 @@ class RetentionMixin:
         (:meth:`purchase_counts`)."""
         from .figures_retention import repeat_purchases_figure
 
-        step = self._one_step(event, "event", preset)
-        log, breakdown, names = self._inputs([step], by, segment, preset)
+        step = self._retention_step(event, "event", preset)
+        log, breakdown, names = self._retention_inputs([step], by, segment, preset)
         table = repeat_purchase_summary(log, step, breakdown=breakdown, by=names, date_from=date_from,
                                         date_to=date_to)
         counts = purchase_count_distribution(log, step, breakdown=breakdown, by=names, date_from=date_from,
@@ -174,8 +174,8 @@ class RetentionMixin:
         """Customers by number of purchases (1, 2, ..., ``cap`` or more). ``.figure()`` draws bars."""
         from .figures_retention import purchase_counts_figure
 
-        step = self._one_step(event, "event", preset)
-        log, breakdown, names = self._inputs([step], by, segment, preset)
+        step = self._retention_step(event, "event", preset)
+        log, breakdown, names = self._retention_inputs([step], by, segment, preset)
         table = purchase_count_distribution(log, step, cap=cap, breakdown=breakdown, by=names,
                                             date_from=date_from, date_to=date_to)
         return analysis(table, purchase_counts_figure, "purchase_counts", by=names, event=step.label)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 
 from .analytics.retention import LIFECYCLE_COLUMNS, RETENTION_COLUMNS, STICKINESS_COLUMNS
 from .cli import FormatOption, _open, app
@@ -34,7 +35,7 @@ _GAPS = ("median_days_between", "p90_days_between", "median_days_to_second", "p9
 
 
 def _days(value) -> str:
-    return "" if value is None else f"{value:.1f} d"
+    return "" if value is None else f"{value:.1f}"
 
 
 def _when(moment, period: str) -> str:
@@ -92,7 +93,7 @@ def retention_command(
     title = (f"{kind} retention by {shown}: {start} then {returning}"
              f" ({'on or after' if on_or_after else 'on'} period N, % of "
              f"{'period 0' if relative == 'start' else 'the previous period'}; * = period not over)")
-    render_rows(_triangle(rows, names, shown, periods), fmt, title=title)
+    render_rows(_triangle(rows, names, shown, periods), fmt, title=escape(title))
 
 
 @app.command("lifecycle")
@@ -123,7 +124,7 @@ def lifecycle_command(
         line[row["status"]] = row["customers"]
     for line in lines.values():
         line["active"] = sum(line.get(s, 0) for s in ("new", "returning", "resurrecting"))
-    render_rows(list(lines.values()), fmt, title=f"lifecycle of {event} by {shown} (* = period not over)")
+    render_rows(list(lines.values()), fmt, title=escape(f"lifecycle of {event} by {shown} (* = period not over)"))
 
 
 @app.command("stickiness")
@@ -150,7 +151,7 @@ def stickiness_command(
     if within.strip().lower() == "all":
         shown = [{**_group(r, names), "active " + period + "s": r["active_periods"], "customers": r["customers"],
                   "share": _percent(r["share"]), "at least": r["customers_at_least"]} for r in rows]
-        render_rows(shown, fmt, title=f"customers by {period}s with {event} in the whole range")
+        render_rows(shown, fmt, title=escape(f"customers by {period}s with {event} in the whole range"))
         return
     unit = period.strip().lower()
     most = max((r["active_periods"] for r in rows), default=0)
@@ -164,12 +165,12 @@ def stickiness_command(
         lines[key]["customers"] += row["customers"]
         lines[key][label[row["active_periods"]]] = row["customers"]
     render_rows(list(lines.values()), fmt,
-                title=f"customers by {unit}s with {event} per {within} (* = interval not over)")
+                title=escape(f"customers by {unit}s with {event} per {within} (* = interval not over)"))
 
 
 @app.command("repeat-purchases")
 def repeat_purchases_command(
-    event: str = typer.Option("order_completed", "--event", help="The purchase event, with optional [filters], e.g. order_completed[revenue>=50]."),
+    event: str = typer.Option("order_completed", "--event", help="The purchase event, with optional [filters], e.g. order_completed[device=mobile]."),
     distribution: bool = typer.Option(False, "--distribution", help="Print customers by number of purchases instead of the summary."),
     cap: int = typer.Option(10, "--cap", help="With --distribution: the last bucket holds customers with this many purchases or more."),
     by: Optional[List[str]] = ByOption,
@@ -196,14 +197,17 @@ def repeat_purchases_command(
                   "purchases": f"{r['purchases']}+" if r["or_more"] else str(r["purchases"]),
                   "share": _percent(r["share"])} for r in rows]
         shown = [{"purchases": s.pop("purchases"), **s} for s in shown]
-        render_rows(shown, fmt, title=f"customers by number of {event}")
+        render_rows(shown, fmt, title=escape(f"customers by number of {event}"))
         return
     short = {"customers": "buyers", "repeat_customers": "repeat buyers", "repeat_rate": "repeat rate",
-             "purchases": "purchases", "purchases_per_customer": "per buyer", "median_days_between": "median gap",
-             "p90_days_between": "p90 gap", "median_days_to_second": "median to 2nd",
-             "p90_days_to_second": "p90 to 2nd"}
+             "purchases": "purchases", "purchases_per_customer": "per buyer", "median_days_between": "median days between",
+             "p90_days_between": "p90 days between", "median_days_to_second": "median days 1st to 2nd",
+             "p90_days_to_second": "p90 days 1st to 2nd"}
     shown = [{short.get(k, k): _percent(v) if k == "repeat_rate" else _days(v) if k in _GAPS else v
               for k, v in r.items()} for r in rows]
-    render_rows(shown, fmt, title=f"repeat {event} (gap: days between consecutive purchases; to 2nd: first to second)")
+    if len(shown) == 1 and not by:  # one summary: a measure per line reads better than 9 columns
+        shown = [{"measure": k, "value": v if isinstance(v, str) else f"{v:,}" if isinstance(v, int) else
+                  f"{v:.3g}" if v is not None else ""} for k, v in shown[0].items()]
+    render_rows(shown, fmt, title=escape(f"repeat {event}"))
 
 

@@ -1,7 +1,7 @@
 """Repeat purchases: how many buyers buy again, how often, and how long they take.
 
 Purchases are the touchpoints matching ``step`` (default ``order_completed``; filters
-allowed, e.g. ``order_completed[revenue>=50]``), ordered per customer by (timestamp,
+allowed, e.g. ``order_completed[device=mobile]``), ordered per customer by (timestamp,
 event_id), so two purchases at the same moment are two purchases 0 days apart.
 
 :func:`repeat_purchase_summary`, one row per breakdown group:
@@ -99,6 +99,8 @@ def repeat_purchase_summary(log: ir.Table, step: Step, *, breakdown: ir.Table | 
     def ratio(n, d):
         return ibis.ifelse(d > 0, (n / d).round(6), ibis.null("float64"))
 
+    summary = summary.mutate(customers=summary.customers.fill_null(0),
+                             repeat_customers=summary.repeat_customers.fill_null(0))
     summary = summary.mutate(
         repeat_rate=ratio(summary.repeat_customers, summary.customers),
         purchases_per_customer=ratio(summary.purchases, summary.customers),
