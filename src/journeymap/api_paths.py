@@ -57,7 +57,7 @@ class PathsMixin:
             return None
         return self.session_gap(gap)
 
-    def _one_step(self, text: str | dict | Step | None, field: str, preset: str | None) -> Step | None:
+    def _path_step(self, text: str | dict | Step | None, field: str, preset: str | None) -> Step | None:
         if text is None or (isinstance(text, str) and not text.strip()):
             return None
         steps = self.steps([text] if not isinstance(text, str) else text, preset=preset, field=field)
@@ -67,7 +67,7 @@ class PathsMixin:
         return steps[0]
 
     @staticmethod
-    def _node(node: str) -> str:
+    def _path_node(node: str) -> str:
         if node not in NODE_KINDS:
             raise ConfigError(f"node '{node}' is not one of " + ", ".join(NODE_KINDS), field="node",
                               hint="event: event names; path: URL paths of page and screen views; "
@@ -102,8 +102,8 @@ class PathsMixin:
         if isinstance(min_customers, bool) or not isinstance(min_customers, int) or min_customers < 1:
             raise ConfigError(f"min_customers must be a whole number of at least 1, not {min_customers!r}",
                               field="min_customers", hint="e.g. min_customers=5")
-        node, cleaning = self._node(node), parse_cleaning(clean)
-        first, last = self._one_step(start, "start", preset), self._one_step(end, "end", preset)
+        node, cleaning = self._path_node(node), parse_cleaning(clean)
+        first, last = self._path_step(start, "start", preset), self._path_step(end, "end", preset)
         chosen = [s for s in (first, last) if s is not None]
         breakdown, names = self.breakdown(by, preset=preset)
         log = self._path_log(chosen, node, segment, preset)
@@ -124,7 +124,7 @@ class PathsMixin:
         ``$path_start`` and ``$path_end``). ``.figure()`` draws the probabilities as a heatmap."""
         from .figures_paths import transitions_figure
 
-        node, cleaning = self._node(node), parse_cleaning(clean)
+        node, cleaning = self._path_node(node), parse_cleaning(clean)
         customers = self.segment_customers(segment, preset=preset)
         log = event_log(self.events(), ("url",) if node != "event" else ())
         matrix = transition_matrix(log, node=node, clean=cleaning, collapse_repeats=collapse_repeats,
@@ -147,8 +147,8 @@ class PathsMixin:
         ``.figure()`` is a heatmap of nodes by steps."""
         from .figures_paths import step_matrix_figure
 
-        node, cleaning = self._node(node), parse_cleaning(clean)
-        first = self._one_step(start, "start", preset)
+        node, cleaning = self._path_node(node), parse_cleaning(clean)
+        first = self._path_step(start, "start", preset)
         log = self._path_log([first] if first else [], node, segment, preset)
         matrix = step_matrix(log, max_steps=max_steps, start=first, node=node, clean=cleaning,
                              collapse_repeats=collapse_repeats, gap=self._path_gap(gap))
