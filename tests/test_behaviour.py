@@ -236,3 +236,21 @@ def test_cli_sessions_and_segments(demo_dir):
                           (("sessions", "--by", "colour"), "--by 'colour' is not one of")]:
         bad = run("--db", "d.duckdb", *args, cwd=demo_dir)
         assert bad.returncode == 1 and message in bad.stderr, bad.stderr
+
+
+def test_streamed_sessions_equal_the_portable_ones_on_a_store(demo_dir):
+    """The store is kept sorted, so sessions stream it (no sort); the result is the partitioned one's."""
+    import journeymap
+    from journeymap.analytics.steps import event_log
+
+    with journeymap.open(demo_dir / "d.duckdb", read_only=True) as jm:
+        assert jm._events_presorted()
+        log = event_log(jm.events(), ("channel", "utm_campaign", "url"))
+        keys = ["customer_id", "session_index"]
+        fast = session_table(sessionize(log, presorted=True)).to_pandas().sort_values(keys).reset_index(drop=True)
+        slow = session_table(sessionize(log)).to_pandas().sort_values(keys).reset_index(drop=True)
+        assert len(fast) > jm.info()["customers"] and fast.equals(slow)
+        tags = ["event_id", "session_id", "touch_index"]
+        fast = sessionize(log, presorted=True).select(*tags).to_pandas().sort_values("event_id").reset_index(drop=True)
+        slow = sessionize(log).select(*tags).to_pandas().sort_values("event_id").reset_index(drop=True)
+        assert fast.equals(slow)

@@ -146,11 +146,23 @@ class BehaviourMixin:
         exit page. ``.figure()`` draws sessions per day by entry channel."""
         from .figures import sessions_figure
 
-        log = self.event_log(columns=("channel", "utm_campaign", "url"), segment=segment, preset=preset)
-        return analysis(session_table(sessionize(log, self.session_gap(gap), ids=False)), sessions_figure, "sessions")
+        log = event_log(self.events(), ("channel", "utm_campaign", "url"))
+        table = session_table(sessionize(log, self.session_gap(gap), ids=False, presorted=self._events_presorted()))
+        customers = self.segment_customers(segment, preset=preset)
+        if customers is not None:
+            table = table.semi_join(customers, "customer_id")
+        return analysis(table, sessions_figure, "sessions")
 
     def sessionized(self, *, gap: str | float | _dt.timedelta | None = None, segment: str | None = None,
                     preset: str | None = None) -> ibis.Table:
-        """Every touchpoint with its ``session_index`` and ``session_id``."""
-        return sessionize(self.event_log(columns=("channel", "utm_campaign", "url"), segment=segment, preset=preset),
-                          self.session_gap(gap))
+        """Every touchpoint with its ``touch_index``, ``session_index`` and ``session_id``."""
+        log = event_log(self.events(), ("channel", "utm_campaign", "url"))
+        tagged = sessionize(log, self.session_gap(gap), presorted=self._events_presorted())
+        customers = self.segment_customers(segment, preset=preset)
+        return tagged if customers is None else tagged.semi_join(customers, "customer_id")
+
+    def _events_presorted(self) -> bool:
+        """True when ``events()`` is the DuckDB store's table, kept in (customer_id, timestamp,
+        event_id) order (see :class:`journeymap.store.Store`), so a window may stream it in
+        storage order instead of sorting it."""
+        return getattr(self, "store", None) is not None and getattr(self.backend, "name", "") == "duckdb"

@@ -133,11 +133,6 @@ class PathsMixin:
         ordered = matrix.order_by([ibis.desc("transitions"), "source", "target"])
         return analysis(ordered, transitions_figure, "transitions")
 
-    def _events_presorted(self) -> bool:
-        """True when ``events()`` is the DuckDB store's table, kept in (customer_id, timestamp,
-        event_id) order (see :class:`journeymap.store.Store`), so transitions may stream it."""
-        return getattr(self, "store", None) is not None and getattr(self.backend, "name", "") == "duckdb"
-
     def step_matrix(self, *, max_steps: int = 10, start: str | Step | None = None, node: str = "event",
                     clean: Sequence[tuple[str, str] | str] | None = None, collapse_repeats: bool = True,
                     gap: Gap = None, segment: str | None = None, preset: str | None = None) -> Analysis:
