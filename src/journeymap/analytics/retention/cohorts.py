@@ -119,14 +119,14 @@ def retention_table(log: ir.Table, start: Step, returning: Step, *, period: str 
 def _first_time_counts(act: ir.Table, periods: int, counting: str, breakdown: ir.Table | None, by: list[str],
                        window: tuple) -> ir.Table:
     """Cell counts when each customer has one cohort: the period of their first start event.
-    One pass over the activity: a per-customer window finds the cohort period, and every
-    return period is then just ``period_number - cohort_number``."""
+    Every return period is then just ``period_number - cohort_number``."""
     low, high, now = window
-    customer = ibis.window(group_by="customer_id")
-    first = ibis.ifelse(act.is_start == 1, act.period_number, ibis.null("int64")).min().over(customer)
-    marked = act.mutate(cohort_number=first)
-    marked = marked.filter(marked.cohort_number.notnull() & in_range(marked.cohort_number, low, high)
-                           & (marked.cohort_number <= now))
+    starts = act.filter(act.is_start == 1)
+    firsts = starts.group_by("customer_id").aggregate(cohort_number=starts.period_number.min())
+    firsts = firsts.filter(in_range(firsts.cohort_number, low, high) & (firsts.cohort_number <= now))
+    # a join, not a window: the engine computes the activity once (a shared CTE) either way,
+    # but DuckDB rewrites a window over it into a self-join that computes it twice
+    marked = act.join(firsts, "customer_id")
     marked = marked.mutate(period=marked.period_number - marked.cohort_number)
     marked = marked.filter((marked.period == 0) | ((marked.period > 0) & (marked.period < periods)
                                                    & (marked.is_return == 1)))
@@ -136,8 +136,10 @@ def _first_time_counts(act: ir.Table, periods: int, counting: str, breakdown: ir
         return marked.group_by([*keys, "period"]).aggregate(
             customers=marked.count().cast("int64"),
             cohort=ibis.ifelse(marked.period == 0, marked.period_start, ibis.null(marked.period_start.type())).max())
-    marked = marked.mutate(last=marked.period.max().over(customer))
-    return _spread(marked.filter(marked.period == 0).mutate(cohort=marked.period_start), keys, periods)
+    # the cohort period is the customer's earliest row here (returns come later)
+    firsts = marked.group_by(["customer_id", *keys]).aggregate(last=marked.period.max(),
+                                                               cohort=marked.period_start.min())
+    return _spread(firsts, keys, periods)
 
 
 def _spread(firsts: ir.Table, keys: list[str], periods: int) -> ir.Table:
