@@ -254,3 +254,17 @@ def test_streamed_sessions_equal_the_portable_ones_on_a_store(demo_dir):
         fast = sessionize(log, presorted=True).select(*tags).to_pandas().sort_values("event_id").reset_index(drop=True)
         slow = sessionize(log).select(*tags).to_pandas().sort_values("event_id").reset_index(drop=True)
         assert fast.equals(slow)
+
+
+def test_revenue_filters_read_the_revenue_column():
+    """Ingest lifts revenue out of properties into its own column; a filter on it reads the column
+    (and properties.revenue where the column is empty)."""
+    from journeymap.analytics.steps import step_predicate
+
+    log = ibis.memtable({"event_id": ["1", "2", "3", "4"], "event": ["order_completed"] * 4,
+                         "revenue": [120.0, 30.0, None, None],
+                         "properties": [None, '{"revenue": 500}', '{"revenue": 150}', None]})
+    hits = log.filter(step_predicate(log, parse_step("order_completed[revenue>=100]"))).event_id
+    assert sorted(hits.to_pyarrow().to_pylist()) == ["1", "3"]
+    assert parse_steps("a[revenue>=1]") and __import__("journeymap.analytics.steps", fromlist=["x"]).step_columns(
+        parse_steps("a[revenue>=1]"), ["revenue", "properties", "url"]) == ["properties", "revenue"]

@@ -28,7 +28,7 @@ from .analytics.result import Analysis, analysis
 from .analytics.segments import SEGMENT_PREFIX, Segment, resolve_segment, saved_segments, segment_columns, \
     segment_members
 from .analytics.sessions import session_table, sessionize
-from .analytics.steps import Step, check_steps, event_log, parse_steps, with_stage_events
+from .analytics.steps import Step, check_steps, event_log, parse_steps, step_columns, with_stage_events
 from .durations import parse_duration
 
 __all__ = ["BehaviourMixin"]
@@ -83,7 +83,8 @@ class BehaviourMixin:
         """The customers' touchpoints (customer_id, timestamp, event_id, event, type + ``columns``),
         with stage entries as ``stage:NAME`` events when a step is a stage, restricted to ``segment``
         (a saved segment's name or ``KEY=VALUE[,...]``)."""
-        log = event_log(self.events(), columns)
+        events = self.events()
+        log = event_log(events, [*columns, *step_columns(steps, events.columns)])
         if any(s.stage for s in steps):
             log = with_stage_events(log, self.stages(preset))
         customers = self.segment_customers(segment, preset=preset)

@@ -53,8 +53,8 @@ from ..errors import ConfigError
 from ..stages.model import TouchRule, _Invalid, parse_rule
 from ..stages.rules import touch_predicate
 
-__all__ = ["STAGE_PREFIX", "Step", "check_steps", "event_log", "parse_step", "parse_steps", "step_predicate",
-           "with_stage_events"]
+__all__ = ["STAGE_PREFIX", "Step", "check_steps", "event_log", "parse_step", "parse_steps", "step_columns",
+           "step_predicate", "with_stage_events"]
 
 #: Event name given to stage entries in an event log (``stage:decision``).
 STAGE_PREFIX = "stage:"
@@ -227,11 +227,38 @@ def check_steps(steps: Sequence[Step], known_events: Sequence[str], stages: Sequ
                                   + "(`journeymap info` lists the events)")
 
 
+def step_columns(steps: Sequence[Step], available: Sequence[str] = ()) -> list[str]:
+    """The event columns the ``steps``' filters read (beyond customer_id, timestamp, event_id,
+    event, type); with ``available``, only those the table has.
+
+    >>> step_columns(parse_steps("a[path=/x*], b[revenue>=5; plan=pro], c[channel=email]"))
+    ['url', 'properties', 'revenue', 'channel']
+    """
+    from ..stages.rules import COLUMN_PROPERTIES
+
+    wanted: list[str] = []
+    for step in steps:
+        if step.rule is None:
+            continue
+        for key, _ in step.rule.matches:
+            column = "url" if key in ("path", "url") else key
+            if column not in ("event", "type"):
+                wanted.append(column)
+        if step.rule.url_regex:
+            wanted.append("url")
+        for test in step.rule.properties:
+            wanted.append("properties")
+            if test.name in COLUMN_PROPERTIES:
+                wanted.append(test.name)
+    unique = list(dict.fromkeys(wanted))
+    return [c for c in unique if c in available] if available else unique
+
+
 def event_log(events: ir.Table, columns: Sequence[str] = ()) -> ir.Table:
     """The columns every behavioural analytic reads (customer_id, timestamp, event_id, event,
     type) plus ``columns``; touchpoints without a customer are left out."""
     wanted = ["customer_id", "timestamp", "event_id", "event", "type"]
-    wanted += [c for c in columns if c not in wanted]
+    wanted = list(dict.fromkeys([*wanted, *columns]))
     return events.filter(events.customer_id.notnull()).select(*wanted)
 
 

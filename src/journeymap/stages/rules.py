@@ -93,6 +93,21 @@ def _property(test: PropertyTest, text: ir.StringValue) -> ir.BooleanValue:
     return ~same & text.notnull() if op == "!=" else same
 
 
+#: Properties that ingest lifts into their own canonical column (and may leave out of ``properties``).
+COLUMN_PROPERTIES = ("revenue", "currency", "referrer", "page_title", "utm_term")
+
+
+def property_text(events: ir.Table, name: str) -> ir.StringValue:
+    """The text of property ``name``: for ``revenue``, ``currency``, ``referrer``, ``page_title``
+    and ``utm_term`` the canonical column when the table has it (ingest moves them there), else
+    ``properties.NAME``."""
+    value = property_value(events, name) if "properties" in events.columns else ibis.null("string")
+    if name in COLUMN_PROPERTIES and name in events.columns:
+        return events[name].cast("string").fill_null(value) if "properties" in events.columns else \
+            events[name].cast("string")
+    return value
+
+
 def touch_predicate(rule: TouchRule, events: ir.Table) -> ir.BooleanValue:
     """True on the touchpoints a touchpoint rule matches (``min_count`` aside).
 
@@ -116,7 +131,7 @@ def touch_predicate(rule: TouchRule, events: ir.Table) -> ir.BooleanValue:
     if rule.url_regex:
         costly.append(events.url.cast("string").re_search(rule.url_regex))
     for test in rule.properties:
-        costly.append(_property(test, property_value(events, test.name)))
+        costly.append(_property(test, property_text(events, test.name)))
     if not cheap and not costly:
         return ibis.literal(True)
     cheap_ok = functools.reduce(operator.and_, cheap).fill_null(False) if cheap else None
