@@ -41,21 +41,11 @@ Window = str | float | _dt.timedelta | None
 _COLUMN_KEYS = {"channel", "utm_source", "utm_medium", "utm_campaign", "utm_content", "url", "type", "event"}
 
 
-def _columns(steps, exclusions, breakdown: str | None) -> list[str]:
-    """The log columns the steps' filters and the breakdown read."""
-    wanted: set[str] = set()
-    for step in [*steps, *[e.step for e in exclusions]]:
-        if step.rule is None:
-            continue
-        for key, _ in step.rule.matches:
-            wanted.add("url" if key == "path" else key)
-        if step.rule.url_regex:
-            wanted.add("url")
-        if step.rule.properties:
-            wanted.add("properties")
-    if breakdown:
-        wanted.add(breakdown if breakdown in _COLUMN_KEYS else "properties")
-    return sorted(c for c in wanted if c not in ("customer_id", "timestamp", "event_id", "event", "type"))
+def _breakdown_columns(breakdown: str | None) -> list[str]:
+    """The log column the breakdown reads (the steps' own columns come with the event log)."""
+    if not breakdown:
+        return []
+    return [breakdown if breakdown in _COLUMN_KEYS else "properties"]
 
 
 class FunnelsMixin:
@@ -78,7 +68,7 @@ class FunnelsMixin:
                           conversion=conversion)
         if breakdown:  # a bad name is an error now, not when the table runs
             breakdown_value(ibis.table({c: "string" for c in [*_COLUMN_KEYS, "properties"]}, name="check"), breakdown)
-        log = self.event_log(columns=_columns(parsed, excl, breakdown), steps=[*parsed, *[e.step for e in excl]],
+        log = self.event_log(columns=_breakdown_columns(breakdown), steps=[*parsed, *[e.step for e in excl]],
                              segment=segment, preset=preset)
         if count_by == "session":
             from .analytics.sessions import sessionize

@@ -38,22 +38,6 @@ __all__ = ["RetentionMixin"]
 
 By = str | Sequence[str] | None
 Date = _dt.date | _dt.datetime | str | None
-_PROPERTY_KEYS = ("channel", "utm_campaign", "utm_source", "utm_medium", "utm_content", "url", "properties")
-
-
-def _columns(steps: Sequence[Step]) -> tuple[str, ...]:
-    """The event-log columns the steps' filters read."""
-    wanted: set[str] = set()
-    for step in steps:
-        if step.rule is None:
-            continue
-        for key, _ in step.rule.matches:
-            wanted.add("url" if key == "path" else key)
-        if step.rule.url_regex:
-            wanted.add("url")
-        if step.rule.properties:
-            wanted.add("properties")
-    return tuple(c for c in _PROPERTY_KEYS if c in wanted)
 
 
 class RetentionMixin:
@@ -86,7 +70,7 @@ class RetentionMixin:
         return latest if latest.tzinfo else latest.replace(tzinfo=_dt.timezone.utc)
 
     def _retention_inputs(self, steps: list[Step], by: By, segment: str | None, preset: str | None):
-        log = self.event_log(columns=_columns(steps), steps=steps, segment=segment, preset=preset)
+        log = self.event_log(steps=steps, segment=segment, preset=preset)
         breakdown, names = self.breakdown(by, preset=preset)
         return log, breakdown, names
 
