@@ -54,6 +54,21 @@ def test_transitions_and_step_matrix_add_up(jm):
     assert ended.is_monotonic_increasing  # once over, a path stays over
 
 
+def test_transitions_and_step_matrix_break_down_by_customer_keys(jm):
+    """Each group is a matrix of its own (probabilities and shares add up per group), and the
+    groups add up to the whole."""
+    whole = jm.transitions().to_pandas().set_index(["source", "target"]).transitions
+    by = jm.transitions(by="device").to_pandas()
+    assert (by.groupby(["device", "source"], dropna=False).probability.sum() - 1).abs().max() < 1e-9
+    summed = by.groupby(["source", "target"]).transitions.sum()
+    pd.testing.assert_series_equal(summed.sort_index(), whole.sort_index(), check_names=False)
+    steps = jm.step_matrix(max_steps=4, by="channel").to_pandas()
+    assert (steps.groupby(["first_channel", "step"]).share.sum() - 1).abs().max() < 1e-9
+    overall = jm.step_matrix(max_steps=4).to_pandas().set_index(["step", "node"]).paths
+    pd.testing.assert_series_equal(steps.groupby(["step", "node"]).paths.sum().sort_index(), overall.sort_index(),
+                                   check_names=False)
+
+
 def test_paths_edges_drop_offs_breakdown_and_limits(jm):
     edges = jm.paths(start="page_view", steps=4).to_pandas()
     assert set(edges.step) == {1, 2, 3} and (edges[edges.step == 1].source == "page_view").all()

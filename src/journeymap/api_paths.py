@@ -117,7 +117,8 @@ class PathsMixin:
 
     def transitions(self, *, node: str = "event", clean: Sequence[tuple[str, str] | str] | None = None,
                     collapse_repeats: bool = True, gap: Gap = None, path_ends: bool = False,
-                    segment: str | None = None, preset: str | None = None) -> Analysis:
+                    segment: str | None = None, by: str | Sequence[str] | None = None,
+                    preset: str | None = None) -> Analysis:
         """The transition matrix (Retentioneering's transition graph): source, target, transitions,
         customers (unique), probability (share of the moves out of ``source``) and
         median_seconds, over the same paths as :meth:`paths` (``path_ends=True`` adds
@@ -126,16 +127,18 @@ class PathsMixin:
 
         node, cleaning = self._path_node(node), parse_cleaning(clean)
         customers = self.segment_customers(segment, preset=preset)
+        breakdown, names = self.breakdown(by, preset=preset)
         log = event_log(self.events(), ("url",) if node != "event" else ())
         matrix = transition_matrix(log, node=node, clean=cleaning, collapse_repeats=collapse_repeats,
                                    gap=self._path_gap(gap), path_ends=path_ends, customers=customers,
-                                   presorted=self._events_presorted())
-        ordered = matrix.order_by([ibis.desc("transitions"), "source", "target"])
+                                   presorted=self._events_presorted(), breakdown=breakdown)
+        ordered = matrix.order_by([*names, ibis.desc("transitions"), "source", "target"])
         return analysis(ordered, transitions_figure, "transitions")
 
     def step_matrix(self, *, max_steps: int = 10, start: str | Step | None = None, node: str = "event",
                     clean: Sequence[tuple[str, str] | str] | None = None, collapse_repeats: bool = True,
-                    gap: Gap = None, segment: str | None = None, preset: str | None = None) -> Analysis:
+                    gap: Gap = None, segment: str | None = None, by: str | Sequence[str] | None = None,
+                    preset: str | None = None) -> Analysis:
         """The step matrix (Retentioneering's): step, node, paths, customers and share (of all
         paths) at ``node`` on step k = 1..``max_steps`` (from the path's first ``start`` step
         when given); ``$path_end`` holds the paths already over, so every step adds up to 1.
@@ -145,9 +148,10 @@ class PathsMixin:
         node, cleaning = self._path_node(node), parse_cleaning(clean)
         first = self._path_step(start, "start", preset)
         log = self._path_log([first] if first else [], node, segment, preset)
+        breakdown, names = self.breakdown(by, preset=preset)
         matrix = step_matrix(log, max_steps=max_steps, start=first, node=node, clean=cleaning,
-                             collapse_repeats=collapse_repeats, gap=self._path_gap(gap))
-        ordered = matrix.order_by(["step", ibis.desc("paths"), "node"])
+                             collapse_repeats=collapse_repeats, gap=self._path_gap(gap), breakdown=breakdown)
+        ordered = matrix.order_by([*names, "step", ibis.desc("paths"), "node"])
         return analysis(ordered, step_matrix_figure, "step_matrix",
                         title="Step matrix" + (f" from {first.label}" if first else ""))
 

@@ -42,6 +42,9 @@ def _seconds(rows: list[dict]) -> list[dict]:
     return rows
 
 
+ByOption = typer.Option(None, "--by", help="Break down by a customer property (channel, device, cohort:month, segment:NAME...).")
+
+
 @app.command("paths")
 def paths_command(
     start: Optional[str] = typer.Option(None, "--from", help="Start step: paths begin at its first occurrence in each path (e.g. page_view[path=/pricing*])."),
@@ -52,7 +55,7 @@ def paths_command(
     no_collapse: bool = NoCollapseOption,
     gap: Optional[str] = GapOption,
     segment: Optional[str] = SegmentOption,
-    by: Optional[str] = typer.Option(None, "--by", help="Break the edges down by a customer property (channel, device, cohort:month, segment:NAME...)."),
+    by: Optional[str] = ByOption,
     min_customers: int = typer.Option(1, "--min-customers", help="Leave out edges with fewer customers."),
     count: str = typer.Option("customers", "--count", help="Order edges by customers (unique) or transitions (every traversal)."),
     limit: int = LimitOption,
@@ -76,13 +79,14 @@ def transitions_command(
     gap: Optional[str] = GapOption,
     path_ends: bool = typer.Option(False, "--path-ends", help="Add $path_start -> first node and last node -> $path_end."),
     segment: Optional[str] = SegmentOption,
+    by: Optional[str] = ByOption,
     limit: int = LimitOption,
     fmt: OutputFormat = FormatOption,
 ) -> None:
     """The transition matrix: moves from node to node, unique customers, probability out of the source, median time."""
     with _open(read_only=True) as jm:
         matrix = jm.transitions(node=node, clean=clean or None, collapse_repeats=not no_collapse, gap=gap,
-                                path_ends=path_ends, segment=segment)
+                                path_ends=path_ends, segment=segment, by=by)
         render_rows(_seconds(matrix.limit(limit).to_pyarrow().to_pylist()), fmt, title="transitions")
 
 
@@ -95,13 +99,19 @@ def step_matrix_command(
     no_collapse: bool = NoCollapseOption,
     gap: Optional[str] = GapOption,
     segment: Optional[str] = SegmentOption,
+    by: Optional[str] = ByOption,
     wide: bool = typer.Option(False, "--wide", help="One row per node, one column per step (shares)."),
     fmt: OutputFormat = FormatOption,
 ) -> None:
     """The step matrix: the share of paths at each node on step 1, 2, ... ($path_end: already over)."""
+    if wide and by:
+        from .errors import ConfigError
+
+        raise ConfigError("--wide shows one row per node and takes no --by", field="wide",
+                          hint="drop --wide to see the breakdown in long form")
     with _open(read_only=True) as jm:
         matrix = jm.step_matrix(max_steps=max_steps, start=start, node=node, clean=clean or None,
-                                collapse_repeats=not no_collapse, gap=gap, segment=segment)
+                                collapse_repeats=not no_collapse, gap=gap, segment=segment, by=by)
         rows = _seconds(matrix.to_pyarrow().to_pylist())
         if wide:
             rows = _wide(rows)
@@ -120,11 +130,12 @@ def _wide(rows: list[dict]) -> list[dict]:
 def stage_flow_command(
     preset: Optional[str] = typer.Option(None, "--preset", help="Stage model preset (default: journeymap.toml or the default model)."),
     segment: Optional[str] = SegmentOption,
+    by: Optional[str] = ByOption,
     include_skipped: bool = typer.Option(False, "--include-skipped", help="Count skipped stages as entered."),
     limit: int = LimitOption,
     fmt: OutputFormat = FormatOption,
 ) -> None:
     """The flow between stages (the moves from each stage to the next one entered; $current after the last)."""
     with _open(read_only=True) as jm:
-        flow = jm.stage_flow(preset=preset, segment=segment, include_skipped=include_skipped)
+        flow = jm.stage_flow(preset=preset, segment=segment, by=by, include_skipped=include_skipped)
         render_rows(_seconds(flow.limit(limit).to_pyarrow().to_pylist()), fmt, title="stage flow")

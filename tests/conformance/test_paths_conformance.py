@@ -47,3 +47,26 @@ def test_stage_flow(backend, name):
     params, expected = cases.STAGE_FLOW_CASES[name]
     entries = backend.table("entries", cases.entries_table())
     assert cases.approx(cases.rows_of(stage_flow(entries, **params), cases.EDGE_COLUMNS)) == cases.approx(expected)
+
+
+def test_breakdowns_on_every_engine(backend):
+    """a (group x): home -> shop -> buy; b (no group, NULL): home -> buy. Each group is its own
+    matrix; the NULL group is kept as a group."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from journeymap.analytics.paths import step_matrix, transition_matrix
+
+    at = [dt.datetime(2025, 1, 1, 9, m, tzinfo=dt.timezone.utc) for m in range(3)]
+    log = backend.table("bd_log", pa.table({
+        "customer_id": ["a", "a", "a", "b", "b"], "timestamp": pa.array([*at, at[0], at[1]], pa.timestamp("us", tz="UTC")),
+        "event_id": ["1", "2", "3", "4", "5"], "event": ["home", "shop", "buy", "home", "buy"], "type": ["track"] * 5}))
+    groups = backend.table("bd_groups", pa.table({"customer_id": ["a", "b"], "group": pa.array(["x", None], pa.string())}))
+    moves = transition_matrix(log, breakdown=groups).to_pyarrow().to_pylist()
+    assert sorted((r["group"] or "", r["source"], r["target"], r["transitions"], r["probability"]) for r in moves) == [
+        ("", "home", "buy", 1, 1.0), ("x", "home", "shop", 1, 1.0), ("x", "shop", "buy", 1, 1.0)]
+    steps = step_matrix(log, max_steps=3, breakdown=groups).to_pyarrow().to_pylist()
+    assert sorted((r["group"] or "", r["step"], r["node"], r["paths"], r["share"]) for r in steps) == [
+        ("", 1, "home", 1, 1.0), ("", 2, "buy", 1, 1.0), ("", 3, "$path_end", 1, 1.0),
+        ("x", 1, "home", 1, 1.0), ("x", 2, "shop", 1, 1.0), ("x", 3, "buy", 1, 1.0)]

@@ -278,7 +278,7 @@ def _check_steps(value: int, field: str, *, minimum: int = 1) -> None:
 def transition_matrix(log: ir.Table, *, node: str = "event", clean: Cleaning | None = None,
                       collapse_repeats: bool = True, gap: _dt.timedelta | None = _dt.timedelta(minutes=30),
                       path_ends: bool = False, customers: ir.Table | None = None,
-                      presorted: bool = False) -> ir.Table:
+                      presorted: bool = False, breakdown: ir.Table | None = None) -> ir.Table:
     """Transitions between consecutive nodes of the paths (Retentioneering's transition graph):
     source, target, transitions (every move), customers (unique), probability (transitions out
     of ``source`` that go to ``target``) and median_seconds. One window pass over the log: the
@@ -330,17 +330,21 @@ def transition_matrix(log: ir.Table, *, node: str = "event", clean: Cleaning | N
         moves = moves.union(starts).union(ends)
     if customers is not None:
         moves = moves.semi_join(customers, "customer_id")
-    counts = moves.group_by(["source", "target"]).aggregate(
+    keys: list[str] = []
+    if breakdown is not None:
+        keys = [c for c in breakdown.columns if c != "customer_id"]
+        moves = moves.left_join(breakdown, "customer_id").select(*moves.columns, *keys)
+    counts = moves.group_by([*keys, "source", "target"]).aggregate(
         transitions=moves.count().cast("int64"), customers=moves.customer_id.nunique().cast("int64"),
         median_seconds=moves._seconds.median().cast("float64"))
-    out = counts.transitions.sum().over(ibis.window(group_by=counts.source))
+    out = counts.transitions.sum().over(ibis.window(group_by=[*[counts[k] for k in keys], counts.source]))
     return counts.mutate(probability=counts.transitions / out).select(
-        "source", "target", "transitions", "customers", "probability", "median_seconds")
+        *keys, "source", "target", "transitions", "customers", "probability", "median_seconds")
 
 
 def step_matrix(log: ir.Table, *, max_steps: int = 10, node: str = "event", clean: Cleaning | None = None,
                 collapse_repeats: bool = True, gap: _dt.timedelta | None = _dt.timedelta(minutes=30),
-                start: Step | None = None) -> ir.Table:
+                start: Step | None = None, breakdown: ir.Table | None = None) -> ir.Table:
     """Retentioneering's step matrix in long form: step k (1..``max_steps``), node, paths (at
     ``node`` on step k), customers (unique) and share (of all paths). A path shorter than k
     is at :data:`PATH_END` on step k, so the shares of a step add up to 1. Steps after the
@@ -356,18 +360,24 @@ def step_matrix(log: ir.Table, *, max_steps: int = 10, node: str = "event", clea
     """
     _check_steps(max_steps, "max_steps")
     nodes = path_nodes(log, node=node, clean=clean, collapse_repeats=collapse_repeats, gap=gap, start=start)
+    keys: list[str] = []
+    if breakdown is not None:
+        keys = [c for c in breakdown.columns if c != "customer_id"]
+        nodes = nodes.left_join(breakdown, "customer_id").select(*nodes.columns, *keys)
     on = nodes.filter(nodes.step <= max_steps)
-    at_node = on.group_by(["step", "node"]).aggregate(paths=on.count().cast("int64"),
-                                                      customers=on.customer_id.nunique().cast("int64"))
-    paths = nodes.filter(nodes.step == 1).select("customer_id", length=nodes.nodes)
+    at_node = on.group_by([*keys, "step", "node"]).aggregate(paths=on.count().cast("int64"),
+                                                             customers=on.customer_id.nunique().cast("int64"))
+    paths = nodes.filter(nodes.step == 1).select("customer_id", *keys, length=nodes.nodes)
     columns = at_node.select("step").union(paths.select(step=paths.length + 1)).distinct()
     columns = columns.filter(columns.step <= max_steps)
     ended = paths.cross_join(columns)
     ended = ended.filter(ended.length < ended.step)
-    at_end = ended.group_by("step").aggregate(node=ibis.literal(PATH_END), paths=ended.count().cast("int64"),
-                                              customers=ended.customer_id.nunique().cast("int64"))
-    both = at_node.union(at_end.select("step", "node", "paths", "customers"))
-    total = paths.count()
+    at_end = ended.group_by([*keys, "step"]).aggregate(node=ibis.literal(PATH_END),
+                                                       paths=ended.count().cast("int64"),
+                                                       customers=ended.customer_id.nunique().cast("int64"))
+    both = at_node.union(at_end.select(*keys, "step", "node", "paths", "customers"))
+    # every path is on exactly one node (or already over) at every step: a step's paths are all paths
+    total = both.paths.sum().over(ibis.window(group_by=[*[both[k] for k in keys], both.step]))
     return both.mutate(share=both.paths / total.cast("float64"))
 
 
