@@ -228,12 +228,17 @@ def test_cli_sessions_and_segments(demo_dir):
     assert by_channel.returncode == 0, by_channel.stderr
     report = json.loads(by_channel.stdout)
     assert {"entry_channel", "sessions", "customers", "median_minutes", "bounce_rate"} <= set(report[0])
+    by_segment = run("--db", "d.duckdb", "sessions", "--by", "segment:mobile_buyers", "-f", "json", cwd=demo_dir)
+    assert by_segment.returncode == 0, by_segment.stderr
+    groups = {r["segment_mobile_buyers"]: r for r in json.loads(by_segment.stdout)}
+    assert set(groups) == {"mobile_buyers", "not mobile_buyers"}
+    assert sum(g["sessions"] for g in groups.values()) == sum(r["sessions"] for r in report)
     listing = run("--db", "d.duckdb", "sessions", "--by", "none", "--segment", "decided", "--limit", "3", "-f", "csv",
                   cwd=demo_dir)
     assert listing.returncode == 0 and listing.stdout.startswith("customer_id,session_id,session_index")
     for args, message in [(("sessions", "--segment", "nobody"), "unknown segment 'nobody'"),
                           (("sessions", "--gap", "0m"), "must be greater than zero"),
-                          (("sessions", "--by", "colour"), "--by 'colour' is not one of")]:
+                          (("sessions", "--by", "colour"), "unknown segment key 'colour'")]:
         bad = run("--db", "d.duckdb", *args, cwd=demo_dir)
         assert bad.returncode == 1 and message in bad.stderr, bad.stderr
 

@@ -141,10 +141,11 @@ class BehaviourMixin:
 
     # --- sessions -----------------------------------------------------------------------------
     def sessions(self, *, gap: str | float | _dt.timedelta | None = None, segment: str | None = None,
-                 preset: str | None = None) -> Analysis:
+                 by: str | Sequence[str] | None = None, preset: str | None = None) -> Analysis:
         """One row per session (a new session after ``gap`` of inactivity, default 30m): start,
         end, duration, touchpoints, page views, entry event, channel and campaign, landing and
-        exit page. ``.figure()`` draws sessions per day by entry channel."""
+        exit page; ``by`` adds the customer's breakdown columns (``device``, ``segment:NAME`` ...).
+        ``.figure()`` draws sessions per day by entry channel."""
         from .figures import sessions_figure
 
         log = event_log(self.events(), ("channel", "utm_campaign", "url"))
@@ -152,6 +153,9 @@ class BehaviourMixin:
         customers = self.segment_customers(segment, preset=preset)
         if customers is not None:
             table = table.semi_join(customers, "customer_id")
+        breakdown, names = self.breakdown(by, preset=preset)
+        if breakdown is not None:
+            table = table.left_join(breakdown, "customer_id").select(*table.columns, *names)
         return analysis(table, sessions_figure, "sessions")
 
     def sessionized(self, *, gap: str | float | _dt.timedelta | None = None, segment: str | None = None,

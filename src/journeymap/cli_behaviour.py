@@ -20,18 +20,18 @@ SegmentOption = typer.Option(None, "--segment", help="Only customers in a saved 
 def sessions_command(
     gap: Optional[str] = typer.Option(None, "--gap", help="Inactivity that starts a new session (default analytics.session_gap, 30m)."),
     segment: Optional[str] = SegmentOption,
-    by: str = typer.Option("entry_channel", "--by", help="Summarise sessions by entry_channel, landing_page, entry_campaign or entry_event; 'none' lists every session."),
+    by: str = typer.Option("entry_channel", "--by", help="Summarise sessions by entry_channel, landing_page, entry_campaign, entry_event or a customer key (device, cohort:month, segment:NAME ...); 'none' lists every session."),
     limit: int = typer.Option(50, "--limit", min=1, help="Rows shown."),
     fmt: OutputFormat = FormatOption,
 ) -> None:
     """Sessions: a new one after --gap of inactivity; counts, duration and pages by entry channel or landing page."""
-    from .errors import ConfigError
-
-    choices = ("entry_channel", "landing_page", "entry_campaign", "entry_event", "none")
-    if by not in choices:
-        raise ConfigError(f"--by '{by}' is not one of " + ", ".join(choices), field="by")
+    own = ("entry_channel", "landing_page", "entry_campaign", "entry_event", "none")
     with _open(read_only=True) as jm:
-        sessions = jm.sessions(gap=gap, segment=segment)
+        if by in own:
+            sessions = jm.sessions(gap=gap, segment=segment)
+        else:  # a customer key: the breakdown names its column
+            sessions = jm.sessions(gap=gap, segment=segment, by=by)
+            by = sessions.columns[-1]
         if by == "none":
             rows = sessions.order_by(["customer_id", "session_index"]).limit(limit).to_pyarrow().to_pylist()
             render_rows(rows, fmt, title="sessions")
