@@ -44,10 +44,20 @@ Seconds exclude the Python import of the library (listed once under the table): 
   count, unique_paths and time_median, the three our transitions table has) or
   ``step_matrix_data(max_steps=10)``.
 * ``end-to-end``: one process per tool doing funnel + transitions + step matrix after one
-  load (retentioneering: Parquet -> Eventstream once); the >= 5x target is on this row.
+  load (retentioneering: Parquet -> Eventstream once), journeymap with retentioneering's
+  definitions so both compute the same numbers: funnel without a window (a 100-year one),
+  transitions and step matrix over whole journeys (``gap="none"``), repeats not collapsed,
+  transitions with path start/end. The >= 5x target is on this row; it only runs where
+  retentioneering does.
 
-Counts are compared with retentioneering where the definitions agree (see ``compare_*`` and
-the notes printed under the table); where they differ the differences are printed.
+Counts are compared with retentioneering on the end-to-end results (``compare``; the notes
+under the table): per funnel step, customers reaching it in order (our count vs its
+unique_paths); per transition, transitions vs count, customers vs unique_paths and
+median_seconds vs time_median; per step and node, share vs its step matrix share. Where the
+definitions differ the note says how. The retentioneering venv is upgraded on every run
+(``--no-upgrade`` keeps it as it is). On a machine shared with other work the times move
+with the load: the load average is printed with the table, ``--repeat N`` keeps the fastest
+of N runs of each step, and the progress lines on stderr give each step's CPU seconds.
 
 Targets (2-core machine): end-to-end >= 5x faster than retentioneering at 5M events; at 50M
 events funnel <= 2x and transitions <= 4x the plain scan; peak RSS <= 4 GB at 50M.
