@@ -150,7 +150,9 @@ class PathsMixin:
         log = self._path_log([first] if first else [], node, segment, preset)
         breakdown, names = self.breakdown(by, preset=preset)
         matrix = step_matrix(log, max_steps=max_steps, start=first, node=node, clean=cleaning,
-                             collapse_repeats=collapse_repeats, gap=self._path_gap(gap), breakdown=breakdown)
+                             collapse_repeats=collapse_repeats, gap=self._path_gap(gap), breakdown=breakdown,
+                             # the store's events in storage order, with no segment join in between
+                             presorted=self._events_presorted() and not segment and first is None)
         ordered = matrix.order_by([*names, "step", ibis.desc("paths"), "node"])
         return analysis(ordered, step_matrix_figure, "step_matrix",
                         title="Step matrix" + (f" from {first.label}" if first else ""))

@@ -153,7 +153,7 @@ def _gap_seconds(gap: _dt.timedelta | None) -> int | None:
 
 def path_nodes(log: ir.Table, *, node: str = "event", clean: Cleaning | None = None,
                collapse_repeats: bool = True, gap: _dt.timedelta | None = _dt.timedelta(minutes=30),
-               start: Step | None = None, end: Step | None = None) -> ir.Table:
+               start: Step | None = None, end: Step | None = None, presorted: bool = False) -> ir.Table:
     """One row per node of every path: customer_id, path_index (1, 2, ... per customer), step
     (1, 2, ... within the path, from the start step when given), node, timestamp (of the node's
     first touchpoint), seconds (from the previous node's last touchpoint; NULL on step 1) and
@@ -169,6 +169,8 @@ def path_nodes(log: ir.Table, *, node: str = "event", clean: Cleaning | None = N
     >>> [(r["path_index"], r["step"], r["node"], r["seconds"]) for r in rows]
     [(1, 1, 'home', None), (1, 2, 'shop', 60), (2, 1, 'home', None), (2, 2, 'buy', 60)]
     """
+    if presorted and start is None and end is None:
+        return _streamed_nodes(log, node=node, clean=clean, collapse_repeats=collapse_repeats, gap=gap)
     if node == "path":
         keep = log.type.isin(_PAGES)
         for step in (start, end):
@@ -207,6 +209,34 @@ def path_nodes(log: ir.Table, *, node: str = "event", clean: Cleaning | None = N
     w = _window(t, "path_index")
     t = t.mutate(step=(ibis.row_number().over(w) + 1).cast("int64"),
                  nodes=t._node.count().over(ibis.window(group_by=[t.customer_id, t.path_index])).cast("int64"))
+    seconds = ibis.ifelse(t.step == 1, ibis.null("int64"), (t._sec - t._prev_sec).cast("int64"))
+    return t.select("customer_id", "path_index", "step", node=t._node, timestamp=t.timestamp,
+                    event_id=t.event_id, seconds=seconds, nodes=t.nodes)
+
+
+def _streamed_nodes(log: ir.Table, *, node: str, clean: Cleaning | None, collapse_repeats: bool,
+                    gap: _dt.timedelta | None) -> ir.Table:
+    """:func:`path_nodes` without start or end, for a log already in (customer_id, timestamp,
+    event_id) order (the DuckDB store): every window is unpartitioned, so DuckDB streams the
+    table in storage order instead of sorting it; a path's number is a running count of path
+    starts over the whole table (tests/test_behaviour.py checks both ways agree)."""
+    if node == "path":
+        log = log.filter(log.type.isin(_PAGES))
+    stream, running = ibis.window(), ibis.window(preceding=None, following=0)
+    t = log.select("customer_id", "timestamp", "event_id", _node=node_label(log, node, clean), _sec=_whole_seconds(log))
+    first = (t.customer_id.lag().over(stream) != t.customer_id).fill_null(True)
+    previous = ibis.ifelse(first, ibis.null("int64"), t._sec.lag().over(stream))
+    gap_s = _gap_seconds(gap)
+    new = first if gap_s is None else first | (t._sec - previous > gap_s)
+    t = t.mutate(_first=first, _new=new, _prev_node=ibis.ifelse(first, ibis.null("string"), t._node.lag().over(stream)),
+                 _prev_sec=previous)
+    if collapse_repeats:
+        t = t.filter(t._new | (t._node != t._prev_node).fill_null(True))
+    t = t.mutate(_row=ibis.row_number().over(stream), _path=t._new.cast("int64").sum().over(running))
+    t = t.mutate(_path_row=ibis.ifelse(t._new, t._row, ibis.null("int64")).max().over(running),
+                 _customer_path=ibis.ifelse(t._first, t._path, ibis.null("int64")).max().over(running))
+    t = t.mutate(step=(t._row - t._path_row + 1).cast("int64"), path_index=(t._path - t._customer_path + 1).cast("int64"),
+                 nodes=t.count().over(ibis.window(group_by=t._path)).cast("int64"))
     seconds = ibis.ifelse(t.step == 1, ibis.null("int64"), (t._sec - t._prev_sec).cast("int64"))
     return t.select("customer_id", "path_index", "step", node=t._node, timestamp=t.timestamp,
                     event_id=t.event_id, seconds=seconds, nodes=t.nodes)
@@ -344,7 +374,7 @@ def transition_matrix(log: ir.Table, *, node: str = "event", clean: Cleaning | N
 
 def step_matrix(log: ir.Table, *, max_steps: int = 10, node: str = "event", clean: Cleaning | None = None,
                 collapse_repeats: bool = True, gap: _dt.timedelta | None = _dt.timedelta(minutes=30),
-                start: Step | None = None, breakdown: ir.Table | None = None) -> ir.Table:
+                start: Step | None = None, breakdown: ir.Table | None = None, presorted: bool = False) -> ir.Table:
     """Retentioneering's step matrix in long form: step k (1..``max_steps``), node, paths (at
     ``node`` on step k), customers (unique) and share (of all paths). A path shorter than k
     is at :data:`PATH_END` on step k, so the shares of a step add up to 1. Steps after the
@@ -359,7 +389,8 @@ def step_matrix(log: ir.Table, *, max_steps: int = 10, node: str = "event", clea
     [(1, 'home', 2, 1.0), (2, '$path_end', 1, 0.5), (2, 'buy', 1, 0.5), (3, '$path_end', 2, 1.0)]
     """
     _check_steps(max_steps, "max_steps")
-    nodes = path_nodes(log, node=node, clean=clean, collapse_repeats=collapse_repeats, gap=gap, start=start)
+    nodes = path_nodes(log, node=node, clean=clean, collapse_repeats=collapse_repeats, gap=gap, start=start,
+                       presorted=presorted)
     keys: list[str] = []
     if breakdown is not None:
         keys = [c for c in breakdown.columns if c != "customer_id"]

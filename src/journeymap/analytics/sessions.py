@@ -77,10 +77,6 @@ def sessionize(log: ir.Table, gap: _dt.timedelta = DEFAULT_GAP, *, ids: bool = T
                            + numbered.session_index.cast("string"))
 
 
-def _path(url: ir.Value) -> ir.StringValue:
-    return ibis.ifelse(url.isnull(), ibis.null("string"), url_path(url.cast("string")))
-
-
 def session_table(sessionized: ir.Table) -> ir.Table:
     """One row per session (:data:`SESSION_COLUMNS`) from a :func:`sessionize` d log with channel,
     utm_campaign and url: when it started and ended, its touchpoints and page views, the
@@ -89,14 +85,15 @@ def session_table(sessionized: ir.Table) -> ir.Table:
     t = sessionized
     first = t.touch_index
     page = t.type.isin(["page", "screen"]) & t.url.notnull()
+    # the path, not the whole URL, goes into the aggregate: shorter values to hold per session
+    path = ibis.ifelse(page, url_path(t.url.cast("string")), ibis.null("string"))
     summary = t.group_by(["customer_id", "session_index"]).aggregate(
         started_at=t.timestamp.min(), ended_at=t.timestamp.max(), events=t.count(),
         page_views=page.cast("int64").sum(),
         entry_event=t.event.argmin(first), entry_channel=t.channel.argmin(first),
         entry_campaign=t.utm_campaign.argmin(first),
-        _landing=t.url.argmin(first, where=page), _exit=t.url.argmax(first, where=page))
+        landing_page=path.argmin(first, where=page), exit_page=path.argmax(first, where=page))
     return summary.mutate(
         session_id=summary.customer_id.cast("string") + "#" + summary.session_index.cast("string"),
         duration_seconds=whole_seconds(summary.ended_at) - whole_seconds(summary.started_at),
-        landing_page=_path(summary._landing), exit_page=_path(summary._exit),
     ).select(*SESSION_COLUMNS)
