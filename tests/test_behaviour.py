@@ -276,12 +276,12 @@ def test_revenue_filters_read_the_revenue_column():
 
 
 def test_streamed_windows_keep_storage_order_across_row_groups_and_threads():
-    """The fast paths read a sorted table in storage order. With 400k rows (several DuckDB row
+    """The fast paths (sessions, transitions, path nodes and the step matrix) read a sorted table in storage order. With 400k rows (several DuckDB row
     groups, scanned by two threads) and a filter in between, they must still equal the sorted,
     partitioned windows."""
     import duckdb
 
-    from journeymap.analytics.paths import transition_matrix
+    from journeymap.analytics.paths import path_nodes, step_matrix, transition_matrix
 
     con = duckdb.connect()
     con.execute("SET threads = 2")
@@ -306,3 +306,13 @@ def test_streamed_windows_keep_storage_order_across_row_groups_and_threads():
         fast = transition_matrix(log, node=node, presorted=True).to_pandas().sort_values(keys).reset_index(drop=True)
         slow = transition_matrix(log, node=node).to_pandas().sort_values(keys).reset_index(drop=True)
         assert fast.equals(slow) and len(fast) > 5
+    keys = ["customer_id", "path_index", "step"]
+    for options in (dict(), dict(node="path"), dict(gap=None, collapse_repeats=False)):
+        fast = path_nodes(log, presorted=True, **options).to_pandas().sort_values(keys).reset_index(drop=True)
+        slow = path_nodes(log, **options).to_pandas().sort_values(keys).reset_index(drop=True)
+        assert fast.equals(slow), options
+        # with the session gap customers have several paths, so the path numbering is exercised
+        assert fast.path_index.max() == 1 if options.get("gap", "default") is None else fast.path_index.max() > 1
+        fast = step_matrix(log, presorted=True, **options).to_pandas().sort_values(["step", "node"]).reset_index(drop=True)
+        slow = step_matrix(log, **options).to_pandas().sort_values(["step", "node"]).reset_index(drop=True)
+        assert fast.equals(slow), options
