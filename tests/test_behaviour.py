@@ -316,3 +316,16 @@ def test_streamed_windows_keep_storage_order_across_row_groups_and_threads():
         fast = step_matrix(log, presorted=True, **options).to_pandas().sort_values(["step", "node"]).reset_index(drop=True)
         slow = step_matrix(log, **options).to_pandas().sort_values(["step", "node"]).reset_index(drop=True)
         assert fast.equals(slow), options
+
+
+def test_a_saved_segment_filters_on_the_revenue_column(demo_dir):
+    """Ingest moves revenue into its own column; a segment step filtering on it reads that column."""
+    import journeymap
+    from journeymap.config import settings_from_toml
+
+    settings = settings_from_toml('[segments.big]\ndid = ["order_completed[revenue>=100]"]\n')
+    with journeymap.open(demo_dir / "d.duckdb", settings=settings, read_only=True) as jm:
+        chosen = set(jm.segment_customers("big").to_pyarrow().column("customer_id").to_pylist())
+        expected = {r[0] for r in jm.store.con.execute(
+            "SELECT DISTINCT customer_id FROM events WHERE event = 'order_completed' AND revenue >= 100").fetchall()}
+        assert chosen == expected and chosen

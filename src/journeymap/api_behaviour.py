@@ -90,6 +90,12 @@ class BehaviourMixin:
         customers = self.segment_customers(segment, preset=preset)
         return log if customers is None else log.semi_join(customers, "customer_id")
 
+    def _segment_log(self, steps: Sequence[Step]) -> ibis.Table:
+        """The log saved segments read: customer attributes and what their steps' filters test."""
+        events = self.events()
+        attributes = ("channel", "utm_campaign", "utm_source", "utm_medium", "url", "properties")
+        return event_log(events, [*attributes, *step_columns(steps, events.columns)])
+
     def segment_customers(self, segment: str | Segment | None, *, preset: str | None = None) -> ibis.Table | None:
         """``customer_id`` of the customers in ``segment`` (None: no segment, everyone)."""
         if segment is None or (isinstance(segment, str) and not segment.strip()):
@@ -98,7 +104,7 @@ class BehaviourMixin:
         if chosen.steps:
             self.steps(list(chosen.steps), preset=preset, field=f"segments.{chosen.name}")
         entries = self.stages(preset) if chosen.needs_stages else None
-        log = event_log(self.events(), ("channel", "utm_campaign", "utm_source", "utm_medium", "url", "properties"))
+        log = self._segment_log(chosen.steps)
         if any(s.stage for s in chosen.steps):
             log = with_stage_events(log, entries)
         return segment_members(log, chosen, entries=entries)
@@ -131,7 +137,7 @@ class BehaviourMixin:
         events = self.events()
         table = segment_table(events, plain, entries) if plain else event_log(events).select("customer_id").distinct()
         if segments:
-            log = event_log(events, ("channel", "utm_campaign", "utm_source", "utm_medium", "url", "properties"))
+            log = self._segment_log([s for seg in segments for s in seg.steps])
             if any(s.stage for seg in segments for s in seg.steps):
                 log = with_stage_events(log, entries)
             table = segment_columns(log, segments, table, entries=entries)
