@@ -215,7 +215,7 @@ def path_nodes(log: ir.Table, *, node: str = "event", clean: Cleaning | None = N
 
 
 def _streamed_nodes(log: ir.Table, *, node: str, clean: Cleaning | None, collapse_repeats: bool,
-                    gap: _dt.timedelta | None) -> ir.Table:
+                    gap: _dt.timedelta | None, lengths: bool = True) -> ir.Table:
     """:func:`path_nodes` without start or end, for a log already in (customer_id, timestamp,
     event_id) order (the DuckDB store): every window is unpartitioned, so DuckDB streams the
     table in storage order instead of sorting it; a path's number is a running count of path
@@ -235,11 +235,13 @@ def _streamed_nodes(log: ir.Table, *, node: str, clean: Cleaning | None, collaps
     t = t.mutate(_row=ibis.row_number().over(stream), _path=t._new.cast("int64").sum().over(running))
     t = t.mutate(_path_row=ibis.ifelse(t._new, t._row, ibis.null("int64")).max().over(running),
                  _customer_path=ibis.ifelse(t._first, t._path, ibis.null("int64")).max().over(running))
-    t = t.mutate(step=(t._row - t._path_row + 1).cast("int64"), path_index=(t._path - t._customer_path + 1).cast("int64"),
-                 nodes=t.count().over(ibis.window(group_by=t._path)).cast("int64"))
+    t = t.mutate(step=(t._row - t._path_row + 1).cast("int64"), path_index=(t._path - t._customer_path + 1).cast("int64"))
     seconds = ibis.ifelse(t.step == 1, ibis.null("int64"), (t._sec - t._prev_sec).cast("int64"))
-    return t.select("customer_id", "path_index", "step", node=t._node, timestamp=t.timestamp,
-                    event_id=t.event_id, seconds=seconds, nodes=t.nodes)
+    rows = t.select("customer_id", "_path", "path_index", "step", node=t._node, timestamp=t.timestamp,
+                    event_id=t.event_id, seconds=seconds)
+    if not lengths:  # the caller counts the paths' lengths itself (a window per path costs a sort)
+        return rows
+    return rows.mutate(nodes=rows.count().over(ibis.window(group_by=rows._path)).cast("int64")).drop("_path")
 
 
 def _limit(nodes: ir.Table, steps: int, *, start: bool, end: bool) -> ir.Table:
@@ -389,16 +391,23 @@ def step_matrix(log: ir.Table, *, max_steps: int = 10, node: str = "event", clea
     [(1, 'home', 2, 1.0), (2, '$path_end', 1, 0.5), (2, 'buy', 1, 0.5), (3, '$path_end', 2, 1.0)]
     """
     _check_steps(max_steps, "max_steps")
-    nodes = path_nodes(log, node=node, clean=clean, collapse_repeats=collapse_repeats, gap=gap, start=start,
-                       presorted=presorted)
-    keys: list[str] = []
-    if breakdown is not None:
-        keys = [c for c in breakdown.columns if c != "customer_id"]
-        nodes = nodes.left_join(breakdown, "customer_id").select(*nodes.columns, *keys)
-    on = nodes.filter(nodes.step <= max_steps)
+    keys = [c for c in breakdown.columns if c != "customer_id"] if breakdown is not None else []
+
+    def grouped(table: ir.Table) -> ir.Table:
+        return table.left_join(breakdown, "customer_id").select(*table.columns, *keys) if keys else table
+
+    if presorted and start is None:  # streamed: lengths by a hash aggregate over the path numbers, no sort
+        rows = _streamed_nodes(log, node=node, clean=clean, collapse_repeats=collapse_repeats, gap=gap, lengths=False)
+        on = grouped(rows.filter(rows.step <= max_steps).drop("_path"))
+        paths = grouped(rows.group_by("_path").aggregate(customer_id=rows.customer_id.min(),
+                                                         length=rows.count().cast("int64")).drop("_path"))
+    else:
+        nodes = grouped(path_nodes(log, node=node, clean=clean, collapse_repeats=collapse_repeats, gap=gap,
+                                   start=start))
+        on = nodes.filter(nodes.step <= max_steps)
+        paths = nodes.filter(nodes.step == 1).select("customer_id", *keys, length=nodes.nodes)
     at_node = on.group_by([*keys, "step", "node"]).aggregate(paths=on.count().cast("int64"),
                                                              customers=on.customer_id.nunique().cast("int64"))
-    paths = nodes.filter(nodes.step == 1).select("customer_id", *keys, length=nodes.nodes)
     columns = at_node.select("step").union(paths.select(step=paths.length + 1)).distinct()
     columns = columns.filter(columns.step <= max_steps)
     ended = paths.cross_join(columns)
