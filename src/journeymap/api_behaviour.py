@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import ibis
 
-from .analytics.customers import column_name, segment_table
+from .analytics.customers import column_name, join_breakdown, segment_table
 from .analytics.result import Analysis, analysis
 from .analytics.segments import SEGMENT_PREFIX, Segment, resolve_segment, saved_segments, segment_columns, \
     segment_members
@@ -160,8 +160,7 @@ class BehaviourMixin:
         if customers is not None:
             table = table.semi_join(customers, "customer_id")
         breakdown, names = self.breakdown(by, preset=preset)
-        if breakdown is not None:
-            table = table.left_join(breakdown, "customer_id").select(*table.columns, *names)
+        table = join_breakdown(table, breakdown, names)
         return analysis(table, sessions_figure, "sessions")
 
     def sessionized(self, *, gap: str | float | _dt.timedelta | None = None, segment: str | None = None,

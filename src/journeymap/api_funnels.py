@@ -32,6 +32,7 @@ import ibis
 
 from .analytics.funnels import (FunnelSpec, breakdown_value, dropped_units, funnel_table, funnel_trend, funnel_units,
                                 next_events, parse_exclusion, time_to_convert)
+from .analytics.customers import join_breakdown
 from .analytics.result import Analysis, analysis
 from .errors import ConfigError
 
@@ -77,13 +78,6 @@ class FunnelsMixin:
         table, names = self.breakdown(by, preset=preset)
         return log, spec, table, names
 
-    @staticmethod
-    def _with_by(units, table, names):
-        if not names:
-            return units
-        joined = units.left_join(table, units.customer_id == table.customer_id)
-        return joined.drop("customer_id_right") if "customer_id_right" in joined.columns else joined
-
     def funnel(self, steps, *, window: Window = None, order: str = "sequential", exclusions=None,
                conversion: str = "first", breakdown: str | None = None, breakdown_attribution: str = "first_touch",
                by: str | Sequence[str] | None = None, count_by: str = "customer", segment: str | None = None,
@@ -109,7 +103,7 @@ class FunnelsMixin:
                                                conversion=conversion, breakdown=breakdown,
                                                breakdown_attribution=breakdown_attribution, by=by, count_by=count_by,
                                                segment=segment, preset=preset)
-        units = self._with_by(funnel_units(log, spec), table, names)
+        units = join_breakdown(funnel_units(log, spec), table, names)
         result = funnel_table(units, spec, by=names)
         return analysis(result, funnel_figure, "funnel", groups=[*names, *(["breakdown_value"] if breakdown else [])],
                         unit=spec.count_by)
@@ -122,7 +116,7 @@ class FunnelsMixin:
         from .figures_funnels import time_to_convert_figure
 
         log, spec, table, names = self._funnel(steps, **definition)
-        units = self._with_by(funnel_units(log, spec), table, names)
+        units = join_breakdown(funnel_units(log, spec), table, names)
         result = time_to_convert(units, spec, from_step=from_step, to_step=to_step, bins=bins, by=names)
         return analysis(result, time_to_convert_figure, "funnel_time_to_convert",
                         groups=[*names, *(["breakdown_value"] if spec.breakdown else [])])
@@ -144,7 +138,7 @@ class FunnelsMixin:
         (session_id), entered_at, reached, last_step_at (the last step they reached) and the
         ``by``/breakdown columns, ordered by customer. ``definition``: the arguments of :meth:`funnel`."""
         log, spec, table, names = self._funnel(steps, **definition)
-        units = self._with_by(funnel_units(log, spec), table, names)
+        units = join_breakdown(funnel_units(log, spec), table, names)
         dropped = dropped_units(units, spec, step)
         keep = [c for c in ("customer_id", "session_id") if c in dropped.columns]
         extra = [*names, *(["breakdown_value"] if spec.breakdown else [])]

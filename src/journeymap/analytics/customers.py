@@ -33,6 +33,7 @@ values compare case-insensitively.
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -40,7 +41,7 @@ import ibis.expr.types as ir
 from ..errors import ConfigError
 from ..touchpoints import property_value, url_path
 
-__all__ = ["SEGMENT_KEYS", "column_name", "customers_in_segment", "parse_segment", "segment_table"]
+__all__ = ["SEGMENT_KEYS", "column_name", "customers_in_segment", "join_breakdown", "parse_segment", "segment_table"]
 
 SEGMENT_KEYS: dict[str, str] = {
     "channel": "channel of the first touchpoint (first touch)",
@@ -154,3 +155,27 @@ def customers_in_segment(events: ir.Table, segment: str, entries: ir.Table | Non
         test = (column == value.lower()).fill_null(False)
         keep = keep & (test if op == "=" else ~test)
     return table.filter(keep).select("customer_id")
+
+
+def join_breakdown(table: ir.Table, breakdown: ir.Table | None, by: Sequence[str] | None = None) -> ir.Table:
+    """``table`` with the ``by`` columns (default: all) of ``breakdown`` (customer_id + columns,
+    as :func:`segment_table` gives) joined on customer_id; customers missing from ``breakdown``
+    get NULL. Every analysis adds its breakdown this way.
+
+    >>> t = ibis.memtable({"customer_id": ["a", "b"], "n": [1, 2]})
+    >>> b = ibis.memtable({"customer_id": ["a"], "device": ["mobile"]})
+    >>> sorted(tuple(r.values()) for r in join_breakdown(t, b).to_pyarrow().to_pylist())
+    [('a', 1, 'mobile'), ('b', 2, None)]
+    """
+    if by is None:
+        by = [c for c in breakdown.columns if c != "customer_id"] if breakdown is not None else []
+    if not by:
+        return table
+    if breakdown is None:
+        raise ConfigError("a breakdown needs a breakdown table", field="by", hint="pass breakdown=")
+    missing = [b for b in by if b not in breakdown.columns]
+    if missing:
+        raise ConfigError(f"breakdown column '{missing[0]}' is not in the breakdown table", field="by",
+                          hint="columns: " + ", ".join(c for c in breakdown.columns if c != "customer_id"))
+    joined = table.left_join(breakdown.select("customer_id", *by), "customer_id")
+    return joined.select(*table.columns, *by)

@@ -43,6 +43,7 @@ import ibis.expr.types as ir
 
 from ..errors import ConfigError
 from ..touchpoints import property_value, whole_seconds
+from .customers import join_breakdown
 from .steps import Step, parse_step, step_predicate
 
 __all__ = ["ATTRIBUTIONS", "COUNT_BY", "CONVERSIONS", "DEFAULT_WINDOW", "Exclusion", "FUNNEL_COLUMNS", "FunnelSpec",
@@ -526,7 +527,7 @@ def funnel_trend(log: ir.Table, spec: FunnelSpec, *, period: str = "week", as_of
     if spec.count_by == "total":
         units = units.mutate(_per=_period_start(units.entered_at, period))
     if by:
-        units = units.left_join(segments, "customer_id").drop("customer_id_right")
+        units = join_breakdown(units, segments, by)
     groups = _groups(spec, by)
     summary = units.group_by([*groups, units._per.name("period")]).aggregate(
         entered=units.count(), converted=(units.reached >= spec.k).cast("int64").sum())

@@ -47,6 +47,7 @@ import ibis.expr.types as ir
 from ..engine import backend_of
 from ..errors import ConfigError
 from ..touchpoints import url_path, whole_seconds
+from .customers import join_breakdown
 from .steps import Step, step_predicate
 
 __all__ = ["DROP_OFF", "HIDDEN_STEPS", "NODE_KINDS", "PATH_END", "PATH_START", "STAGE_CURRENT", "node_label",
@@ -293,10 +294,8 @@ def path_edges(log: ir.Table, *, steps: int = 5, node: str = "event", clean: Cle
     _check_steps(steps, "steps", minimum=2)
     nodes = _limit(path_nodes(log, node=node, clean=clean, collapse_repeats=collapse_repeats, gap=gap,
                               start=start, end=end), steps, start=start is not None, end=end is not None)
-    keys: list[str] = []
-    if breakdown is not None:
-        keys = [c for c in breakdown.columns if c != "customer_id"]
-        nodes = nodes.left_join(breakdown, "customer_id").select(*nodes.columns, *keys)
+    keys = [c for c in breakdown.columns if c != "customer_id"] if breakdown is not None else []
+    nodes = join_breakdown(nodes, breakdown)
     edges = _edges(nodes, steps, None if end is not None else DROP_OFF, keys)
     return edges.filter(edges.customers >= min_customers) if min_customers > 1 else edges
 
@@ -362,10 +361,8 @@ def transition_matrix(log: ir.Table, *, node: str = "event", clean: Cleaning | N
         moves = moves.union(starts).union(ends)
     if customers is not None:
         moves = moves.semi_join(customers, "customer_id")
-    keys: list[str] = []
-    if breakdown is not None:
-        keys = [c for c in breakdown.columns if c != "customer_id"]
-        moves = moves.left_join(breakdown, "customer_id").select(*moves.columns, *keys)
+    keys = [c for c in breakdown.columns if c != "customer_id"] if breakdown is not None else []
+    moves = join_breakdown(moves, breakdown)
     counts = moves.group_by([*keys, "source", "target"]).aggregate(
         transitions=moves.count().cast("int64"), customers=moves.customer_id.nunique().cast("int64"),
         median_seconds=moves._seconds.median().cast("float64"))
@@ -392,18 +389,15 @@ def step_matrix(log: ir.Table, *, max_steps: int = 10, node: str = "event", clea
     """
     _check_steps(max_steps, "max_steps")
     keys = [c for c in breakdown.columns if c != "customer_id"] if breakdown is not None else []
-
-    def grouped(table: ir.Table) -> ir.Table:
-        return table.left_join(breakdown, "customer_id").select(*table.columns, *keys) if keys else table
-
     if presorted and start is None:  # streamed: lengths by a hash aggregate over the path numbers, no sort
         rows = _streamed_nodes(log, node=node, clean=clean, collapse_repeats=collapse_repeats, gap=gap, lengths=False)
-        on = grouped(rows.filter(rows.step <= max_steps).drop("_path"))
-        paths = grouped(rows.group_by("_path").aggregate(customer_id=rows.customer_id.min(),
-                                                         length=rows.count().cast("int64")).drop("_path"))
+        on = join_breakdown(rows.filter(rows.step <= max_steps).drop("_path"), breakdown)
+        paths = join_breakdown(rows.group_by("_path").aggregate(customer_id=rows.customer_id.min(),
+                                                                length=rows.count().cast("int64")).drop("_path"),
+                               breakdown)
     else:
-        nodes = grouped(path_nodes(log, node=node, clean=clean, collapse_repeats=collapse_repeats, gap=gap,
-                                   start=start))
+        nodes = join_breakdown(path_nodes(log, node=node, clean=clean, collapse_repeats=collapse_repeats, gap=gap,
+                                          start=start), breakdown)
         on = nodes.filter(nodes.step <= max_steps)
         paths = nodes.filter(nodes.step == 1).select("customer_id", *keys, length=nodes.nodes)
     at_node = on.group_by([*keys, "step", "node"]).aggregate(paths=on.count().cast("int64"),
@@ -436,9 +430,6 @@ def stage_flow(entries: ir.Table, *, include_skipped: bool = False, max_steps: i
                       event=rows.stage.cast("string"), type=ibis.literal("stage"))
     nodes = path_nodes(log, gap=None, collapse_repeats=False)
     nodes = nodes.filter(nodes.step <= max_steps)
-    keys: list[str] = []
-    if breakdown is not None:
-        keys = [c for c in breakdown.columns if c != "customer_id"]
-        nodes = nodes.left_join(breakdown, "customer_id").select(*nodes.columns, *keys)
-    return _edges(nodes, max_steps + 1, STAGE_CURRENT, keys)
+    keys = [c for c in breakdown.columns if c != "customer_id"] if breakdown is not None else []
+    return _edges(join_breakdown(nodes, breakdown), max_steps + 1, STAGE_CURRENT, keys)
 

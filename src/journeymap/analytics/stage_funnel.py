@@ -37,7 +37,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from ..errors import ConfigError
+from .customers import join_breakdown
 from ..stages.model import StageModel
 from ..touchpoints import whole_seconds
 
@@ -58,14 +58,7 @@ def stage_funnel(entries: ir.Table, model: StageModel, *, by: list[str] | None =
     :func:`journeymap.analytics.customers.segment_table`). Customers missing from
     ``segments`` fall in a NULL group."""
     by = list(by or [])
-    if by:
-        if segments is None:
-            raise ConfigError("a breakdown needs a segments table", field="by", hint="pass segments=")
-        missing = [b for b in by if b not in segments.columns]
-        if missing:
-            raise ConfigError(f"breakdown column '{missing[0]}' is not in the segments table", field="by",
-                              hint="columns: " + ", ".join(c for c in segments.columns if c != "customer_id"))
-        entries = entries.left_join(segments.select("customer_id", *by), "customer_id").drop("customer_id_right")
+    entries = join_breakdown(entries, segments, by)
     per_customer = ibis.window(group_by="customer_id", order_by="stage_index")
     rows = entries.mutate(
         _from_previous=_days(entries.entered_at.lag().over(per_customer), entries.entered_at),

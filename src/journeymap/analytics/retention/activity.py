@@ -8,7 +8,7 @@ and the return event of a retention). Everything after this step reads that tabl
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import ibis
 import ibis.expr.types as ir
@@ -16,7 +16,7 @@ import ibis.expr.types as ir
 from ..steps import Step, step_predicate
 from .periods import period_number, period_number_of, period_start
 
-__all__ = ["activity", "as_of_number", "in_range", "join_breakdown", "period_range"]
+__all__ = ["activity", "as_of_number", "in_range", "period_range"]
 
 
 def activity(log: ir.Table, steps: Mapping[str, Step], period: str) -> ir.Table:
@@ -63,20 +63,3 @@ def in_range(number: ir.IntegerValue, low: int | None, high: int | None) -> ir.B
     if high is not None:
         keep = keep & (number <= high)
     return keep
-
-
-def join_breakdown(table: ir.Table, breakdown: ir.Table | None, by: Sequence[str]) -> ir.Table:
-    """``table`` with the ``by`` columns of ``breakdown`` (customer_id + columns) joined on
-    customer_id; customers missing from ``breakdown`` get NULL."""
-    if not by:
-        return table
-    from ...errors import ConfigError
-
-    if breakdown is None:
-        raise ConfigError("a breakdown needs a breakdown table", field="by", hint="pass breakdown=")
-    missing = [b for b in by if b not in breakdown.columns]
-    if missing:
-        raise ConfigError(f"breakdown column '{missing[0]}' is not in the breakdown table", field="by",
-                          hint="columns: " + ", ".join(c for c in breakdown.columns if c != "customer_id"))
-    joined = table.left_join(breakdown.select("customer_id", *by), "customer_id")
-    return joined.drop("customer_id_right")

@@ -41,7 +41,8 @@ import ibis.expr.types as ir
 
 from ...errors import ConfigError
 from ..steps import Step
-from .activity import activity, as_of_number, in_range, join_breakdown, period_range
+from ..customers import join_breakdown
+from .activity import activity, as_of_number, in_range, period_range
 from .periods import check_period
 
 __all__ = ["COHORT_TYPES", "COUNTING", "RELATIVE_TO", "RETENTION_COLUMNS", "check_choice", "retention_table"]

@@ -38,7 +38,8 @@ import ibis
 import ibis.expr.types as ir
 
 from ..steps import Step
-from .activity import activity, as_of_number, in_range, join_breakdown, period_range
+from ..customers import join_breakdown
+from .activity import activity, as_of_number, in_range, period_range
 from .periods import add_period, check_period
 
 __all__ = ["LIFECYCLE_COLUMNS", "LIFECYCLE_STATUSES", "lifecycle_table"]

@@ -38,7 +38,7 @@ import ibis.expr.types as ir
 from ...errors import ConfigError
 from ...touchpoints import whole_seconds
 from ..steps import Step, step_predicate
-from .activity import join_breakdown
+from ..customers import join_breakdown
 from .periods import utc
 
 __all__ = ["DISTRIBUTION_COLUMNS", "SUMMARY_COLUMNS", "purchase_count_distribution", "purchases",

@@ -35,7 +35,8 @@ import ibis.expr.types as ir
 
 from ...errors import ConfigError
 from ..steps import Step, step_predicate
-from .activity import as_of_number, in_range, join_breakdown, period_range
+from ..customers import join_breakdown
+from .activity import as_of_number, in_range, period_range
 from .periods import PERIODS, check_period, period_number, period_start
 
 __all__ = ["STICKINESS_COLUMNS", "WITHIN", "stickiness_table"]
