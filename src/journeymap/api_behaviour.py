@@ -96,23 +96,28 @@ class BehaviourMixin:
         attributes = ("channel", "utm_campaign", "utm_source", "utm_medium", "url", "properties")
         return event_log(events, [*attributes, *step_columns(steps, events.columns)])
 
-    def segment_customers(self, segment: str | Segment | None, *, preset: str | None = None) -> ibis.Table | None:
-        """``customer_id`` of the customers in ``segment`` (None: no segment, everyone)."""
+    def segment_customers(self, segment: str | Segment | None, *, preset: str | None = None,
+                          entries: ibis.Table | None = None) -> ibis.Table | None:
+        """``customer_id`` of the customers in ``segment`` (None: no segment, everyone); a
+        segment reading stages uses ``entries`` (default: ``jm.stages(preset)``)."""
         if segment is None or (isinstance(segment, str) and not segment.strip()):
             return None
         chosen = resolve_segment(segment, self.saved_segments())
         if chosen.steps:
             self.steps(list(chosen.steps), preset=preset, field=f"segments.{chosen.name}")
-        entries = self.stages(preset) if chosen.needs_stages else None
+        if entries is None and chosen.needs_stages:
+            entries = self.stages(preset)
         log = self._segment_log(chosen.steps)
         if any(s.stage for s in chosen.steps):
             log = with_stage_events(log, entries)
         return segment_members(log, chosen, entries=entries)
 
-    def breakdown(self, by: str | Sequence[str] | None, *, preset: str | None = None) -> tuple[ibis.Table | None, list[str]]:
+    def breakdown(self, by: str | Sequence[str] | None, *, preset: str | None = None,
+                  entries: ibis.Table | None = None) -> tuple[ibis.Table | None, list[str]]:
         """Per-customer breakdown columns for ``by`` (segment keys such as ``channel``, ``device``,
         ``cohort:month``, ``property.KEY``, or ``segment:NAME``): the table (customer_id + columns)
-        and the column names; (None, []) for no breakdown."""
+        and the column names; (None, []) for no breakdown. Keys reading stages use ``entries``
+        (default: ``jm.stages(preset)``)."""
         keys = _keys(by)
         if not keys:
             return None, []
@@ -133,7 +138,8 @@ class BehaviourMixin:
                                   + "segment:NAME takes the name of a [segments.NAME] table in journeymap.toml")
             segments.append(known[name])
         needs = any(k == "stage" or k.startswith("cohort:") for k in plain) or any(s.needs_stages for s in segments)
-        entries = self.stages(preset) if needs else None
+        if entries is None and needs:
+            entries = self.stages(preset)
         events = self.events()
         table = segment_table(events, plain, entries) if plain else event_log(events).select("customer_id").distinct()
         if segments:

@@ -23,7 +23,6 @@ from typing import Any
 
 import ibis
 
-from .analytics.customers import column_name, customers_in_segment, segment_table
 from .analytics.stage_funnel import stage_funnel
 from .engine import materialize
 from .errors import ConfigError
@@ -82,14 +81,15 @@ class StagesMixin:
         return customer_stages(self.stages(preset, as_of=as_of))
 
     def segment(self, segment: str, preset: str | None = None) -> ibis.Table:
-        """The customer_id of every customer in ``segment`` (``KEY=VALUE[,KEY!=VALUE...]``)."""
-        return customers_in_segment(self.events(), segment, self.stages(preset))
+        """The customer_id of every customer in ``segment`` (a saved segment's name or ``KEY=VALUE[,KEY!=VALUE...]``)."""
+        return self.segment_customers(segment, preset=preset, entries=self.stages(preset))
 
-    def _restricted(self, segment: str | None, entries: ibis.Table) -> tuple[ibis.Table, ibis.Table | None]:
+    def _restricted(self, segment: str | None, entries: ibis.Table,
+                    preset: str | None = None) -> tuple[ibis.Table, ibis.Table | None]:
         """``entries`` of the customers in ``segment`` (all if none), and those customers."""
         if not segment:
             return entries, None
-        chosen = customers_in_segment(self.events(), segment, entries)
+        chosen = self.segment_customers(segment, preset=preset, entries=entries)
         return entries.semi_join(chosen, "customer_id"), chosen
 
     def stage_funnel(self, by: str | list[str] | None = None, *, preset: str | None = None,
@@ -97,13 +97,11 @@ class StagesMixin:
         """The stage funnel, optionally broken down ``by`` segment keys (``channel``,
         ``campaign``, ``device``, ``cohort:week``, ``property.KEY`` ...) and restricted to a ``segment``."""
         model = self.stage_model(preset)
-        entries, _ = self._restricted(segment, self.stages(preset, as_of=as_of))
-        keys = [by] if isinstance(by, str) else list(by or [])
-        keys = [k.strip() for key in keys for k in key.split(",") if k.strip()]
-        if not keys:
+        entries, _ = self._restricted(segment, self.stages(preset, as_of=as_of), preset)
+        segments, names = self.breakdown(by, preset=preset, entries=entries)
+        if not names:
             return stage_funnel(entries, model)
-        segments = segment_table(self.events(), keys, entries)
-        return stage_funnel(entries, model, by=[column_name(k) for k in keys], segments=segments)
+        return stage_funnel(entries, model, by=names, segments=segments)
 
     # --- content ----------------------------------------------------------------------------
     def _classified(self, events: ibis.Table, model) -> tuple[ibis.Table, ibis.Table]:
@@ -133,7 +131,7 @@ class StagesMixin:
                               min_customers: int | None = None, content_stages: str | None = None) -> ibis.Table:
         """Per content item and stage: did customers who viewed it there reach the next stage
         more often than those who did not? Counts, rates with 95% intervals, uplift, ranked."""
-        entries, customers = self._restricted(segment, self.stages(preset))
+        entries, customers = self._restricted(segment, self.stages(preset), preset)
         return self._effectiveness(self.stage_model(preset), entries, customers, min_customers=min_customers,
                                    content_stages=content_stages)
 
@@ -158,7 +156,7 @@ class StagesMixin:
         model = self.stage_model(preset)
         when = self._as_of(as_of)
         entries = self.stages(preset, as_of=when)
-        chosen, customers = self._restricted(segment, entries)
+        chosen, customers = self._restricted(segment, entries, preset)
         content = self._effectiveness(model, chosen, customers)
         return build_journey_map(self.events(), entries, model, customers=customers, segment=segment,
                                  content=content, as_of=when, top=top, title=title)

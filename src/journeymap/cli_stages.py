@@ -54,7 +54,7 @@ def _model_rows(model) -> list[dict]:
 def stages_command(
     preset: Optional[str] = typer.Option(None, "--preset", help="Stage model preset (default: journeymap.toml's stages, else 'default')."),
     by: Optional[List[str]] = typer.Option(None, "--by", help="Break down by a segment key: channel, campaign, source, medium, device, landing_page, cohort:week, cohort:month, stage, property.KEY (repeat or comma-separate)."),
-    segment: Optional[str] = typer.Option(None, "--segment", help="Only customers in KEY=VALUE[,KEY!=VALUE...], e.g. channel=email."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Only customers in a saved segment (its name) or in KEY=VALUE[,KEY!=VALUE...], e.g. channel=email."),
     rules: bool = typer.Option(False, "--rules", help="Print the stage model (stages, entry rules, descriptions) instead of the funnel."),
     customer: Optional[str] = typer.Option(None, "--customer", help="Print one customer's stage entries and the touchpoints that triggered them."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="'Now' for days in the current stage (ISO date; default: the latest touchpoint)."),
@@ -101,7 +101,7 @@ def stages_command(
 def map_command(
     out: str = typer.Option("journey-map.html", "--out", "-o", help="HTML file to write (one self-contained file, opens offline)."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Stage model preset (default: journeymap.toml's stages, else 'default')."),
-    segment: Optional[str] = typer.Option(None, "--segment", help="Draw the map for KEY=VALUE[,KEY!=VALUE...] only, e.g. channel=email."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Draw the map for a saved segment (its name) or KEY=VALUE[,KEY!=VALUE...] only, e.g. channel=email."),
     title: Optional[str] = typer.Option(None, "--title", help="Title at the top of the map."),
     top: int = typer.Option(5, "--top", min=1, max=20, help="Items per ranked lane (actions, channels, content)."),
     png: Optional[str] = typer.Option(None, "--png", help="Also photograph the map to this PNG with headless Chromium."),
@@ -123,7 +123,7 @@ def map_command(
 @app.command("content")
 def content_command(
     preset: Optional[str] = typer.Option(None, "--preset", help="Stage model preset (default: journeymap.toml's stages, else 'default')."),
-    segment: Optional[str] = typer.Option(None, "--segment", help="Only customers in KEY=VALUE[,KEY!=VALUE...]."),
+    segment: Optional[str] = typer.Option(None, "--segment", help="Only customers in a saved segment (its name) or in KEY=VALUE[,KEY!=VALUE...]."),
     stage: Optional[str] = typer.Option(None, "--stage", help="Only content viewed in this stage."),
     top: int = typer.Option(15, "--top", min=1, help="How many rows to print."),
     min_customers: Optional[int] = typer.Option(None, "--min-customers", min=1, help="Fewest viewers and non-viewers per row (default content.min_customers)."),

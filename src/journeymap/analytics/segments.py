@@ -32,7 +32,7 @@ given; as a breakdown, ``segment:NAME`` adds a column ``segment_NAME`` holding `
 >>> resolve_segment("mobile_buyer", saved_segments(s))
 Traceback (most recent call last):
 ...
-journeymap.errors.ConfigError: setting segment: unknown segment 'mobile_buyer'. Fix: did you mean 'mobile_buyers'? Saved segments: mobile_buyers; or write a filter KEY=VALUE
+journeymap.errors.ConfigError: setting segment: unknown segment 'mobile_buyer': no saved segment has that name, and it is not KEY=VALUE or KEY!=VALUE. Fix: did you mean 'mobile_buyers'? Saved segments: mobile_buyers; or write a filter KEY=VALUE
 """
 
 from __future__ import annotations
@@ -124,7 +124,8 @@ def resolve_segment(spec: str | Segment, saved: Mapping[str, Segment]) -> Segmen
         parse_segment(text)
         return Segment(name=text, where=text)
     close = difflib.get_close_matches(text, list(saved), n=1)
-    raise ConfigError(f"unknown segment '{text}'", field="segment",
+    raise ConfigError(f"unknown segment '{text}': no saved segment has that name, and it is not KEY=VALUE or "
+                      "KEY!=VALUE", field="segment",
                       hint=(f"did you mean '{close[0]}'? " if close else "")
                       + ("Saved segments: " + ", ".join(sorted(saved)) if saved else "No segments are saved "
                          "([segments.NAME] in journeymap.toml)") + "; or write a filter KEY=VALUE")
