@@ -49,6 +49,7 @@ from ..errors import ConfigError
 from ..touchpoints import url_path, whole_seconds
 from .customers import join_breakdown
 from .steps import Step, step_predicate
+from .streams import RUNNING, STREAM, first_of_customer, since_mark
 
 __all__ = ["DROP_OFF", "HIDDEN_STEPS", "NODE_KINDS", "PATH_END", "PATH_START", "STAGE_CURRENT", "node_label",
            "parse_cleaning", "path_edges", "path_nodes", "stage_flow", "step_matrix", "transition_matrix"]
@@ -223,20 +224,18 @@ def _streamed_nodes(log: ir.Table, *, node: str, clean: Cleaning | None, collaps
     starts over the whole table (tests/test_behaviour.py checks both ways agree)."""
     if node == "path":
         log = log.filter(log.type.isin(_PAGES))
-    stream, running = ibis.window(), ibis.window(preceding=None, following=0)
     t = log.select("customer_id", "timestamp", "event_id", _node=node_label(log, node, clean), _sec=_whole_seconds(log))
-    first = (t.customer_id.lag().over(stream) != t.customer_id).fill_null(True)
-    previous = ibis.ifelse(first, ibis.null("int64"), t._sec.lag().over(stream))
+    first = first_of_customer(t)
+    previous = ibis.ifelse(first, ibis.null("int64"), t._sec.lag().over(STREAM))
     gap_s = _gap_seconds(gap)
     new = first if gap_s is None else first | (t._sec - previous > gap_s)
-    t = t.mutate(_first=first, _new=new, _prev_node=ibis.ifelse(first, ibis.null("string"), t._node.lag().over(stream)),
+    t = t.mutate(_first=first, _new=new, _prev_node=ibis.ifelse(first, ibis.null("string"), t._node.lag().over(STREAM)),
                  _prev_sec=previous)
     if collapse_repeats:
         t = t.filter(t._new | (t._node != t._prev_node).fill_null(True))
-    t = t.mutate(_row=ibis.row_number().over(stream), _path=t._new.cast("int64").sum().over(running))
-    t = t.mutate(_path_row=ibis.ifelse(t._new, t._row, ibis.null("int64")).max().over(running),
-                 _customer_path=ibis.ifelse(t._first, t._path, ibis.null("int64")).max().over(running))
-    t = t.mutate(step=(t._row - t._path_row + 1).cast("int64"), path_index=(t._path - t._customer_path + 1).cast("int64"))
+    t = t.mutate(_row=ibis.row_number().over(STREAM), _path=t._new.cast("int64").sum().over(RUNNING))
+    t = t.mutate(step=(since_mark(t._row, t._new) + 1).cast("int64"),
+                 path_index=(since_mark(t._path, t._first) + 1).cast("int64"))
     seconds = ibis.ifelse(t.step == 1, ibis.null("int64"), (t._sec - t._prev_sec).cast("int64"))
     rows = t.select("customer_id", "_path", "path_index", "step", node=t._node, timestamp=t.timestamp,
                     event_id=t.event_id, seconds=seconds)

@@ -30,6 +30,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ..touchpoints import url_path, whole_seconds
+from .streams import RUNNING, STREAM, first_of_customer, since_mark
 
 __all__ = ["DEFAULT_GAP", "SESSION_COLUMNS", "session_table", "sessionize"]
 
@@ -60,17 +61,13 @@ def sessionize(log: ir.Table, gap: _dt.timedelta = DEFAULT_GAP, *, ids: bool = T
                               preceding=None, following=0)
         numbered = starts.mutate(session_index=starts._new.sum().over(running)).drop("_new")
     else:
-        stream, running = ibis.window(), ibis.window(preceding=None, following=0)
-        first = (log.customer_id.lag().over(stream) != log.customer_id).fill_null(True)
-        flagged = log.mutate(_first=first, _new=(first | (log.timestamp > log.timestamp.lag().over(stream) + step)
-                                                 .fill_null(True)).cast("int64"), _row=ibis.row_number().over(stream))
-        counted = flagged.mutate(_session=flagged._new.sum().over(running))
-        based = counted.mutate(
-            _base_session=ibis.ifelse(counted._first, counted._session, ibis.null("int64")).max().over(running),
-            _base_row=ibis.ifelse(counted._first, counted._row, ibis.null("int64")).max().over(running))
-        numbered = based.mutate(session_index=based._session - based._base_session + 1,
-                                touch_index=based._row - based._base_row).drop(
-            "_first", "_new", "_row", "_session", "_base_session", "_base_row")
+        first = first_of_customer(log)
+        flagged = log.mutate(_first=first, _new=(first | (log.timestamp > log.timestamp.lag().over(STREAM) + step)
+                                                 .fill_null(True)).cast("int64"), _row=ibis.row_number().over(STREAM))
+        counted = flagged.mutate(_session=flagged._new.sum().over(RUNNING))
+        numbered = counted.mutate(session_index=since_mark(counted._session, counted._first) + 1,
+                                  touch_index=since_mark(counted._row, counted._first)).drop(
+            "_first", "_new", "_row", "_session")
     if not ids:
         return numbered
     return numbered.mutate(session_id=numbered.customer_id.cast("string") + "#"
