@@ -75,10 +75,9 @@ class PathsMixin:
         return node
 
     def _path_log(self, steps: Sequence[Step], node: str, segment: str | None, preset: str | None) -> ibis.Table:
-        columns = ("url",) if node != "event" else ()
-        if steps:  # filters may test channel, utm_*, url or properties
-            columns = ("channel", "utm_source", "utm_medium", "utm_campaign", "utm_content", "url", "properties")
-        return self.event_log(columns=columns, steps=steps, segment=segment, preset=preset)
+        # the steps' filter columns come with the event log
+        return self.event_log(columns=("url",) if node != "event" else (), steps=steps, segment=segment,
+                              preset=preset)
 
     # --- analyses ---------------------------------------------------------------------------------
     def paths(self, *, start: str | Step | None = None, end: str | Step | None = None, steps: int = 5,
