@@ -175,13 +175,17 @@ class ContentSettings(_Section):
     )
 
 
+#: A duration setting: a number and a unit (s, m, h, d, w), as journeymap.durations reads it.
+_DURATION = r"^\s*\d+(\.\d+)?\s*[smhdwSMHDW]\s*$"
+
+
 class AnalyticsSettings(_Section):
     session_gap: str = Field(
-        "30m", pattern=r"^\s*\d+(\.\d+)?\s*[smhdwSMHDW]\s*$",
+        "30m", pattern=_DURATION,
         description="Inactivity that ends a session (and starts a new path): 30m, 1h, ...",
     )
     conversion_window: str = Field(
-        "14d", pattern=r"^\s*\d+(\.\d+)?\s*[smhdwSMHDW]\s*$",
+        "14d", pattern=_DURATION,
         description="Funnel conversion window: every step must happen within it of the first step (14d, 12h, ...).",
     )
     retention_period: str = Field(
@@ -201,7 +205,7 @@ class SegmentDefinition(_Section):
     )
     did_not: list[str] = Field(default_factory=list, description="Steps the customer never did.")
     within: str | None = Field(
-        None, pattern=r"^\s*\d+(\.\d+)?\s*[smhdwSMHDW]\s*$",
+        None, pattern=_DURATION,
         description="did/did_not count only touchpoints within this long before the latest touchpoint (e.g. 30d).",
     )
     stage: list[str] = Field(default_factory=list, description="The customer's current stage is one of these.")
