@@ -27,13 +27,19 @@ def _group(row: dict, groups: list[str]) -> str:
     return " / ".join("(none)" if row.get(g) is None else str(row.get(g)) for g in groups) or "all"
 
 
+def _series(rows: list[dict], groups) -> dict[str, list[dict]]:
+    """The rows by breakdown group, in order of first appearance."""
+    series: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        series[_group(row, list(groups))].append(row)
+    return series
+
+
 def funnel_figure(rows: list[dict], *, groups: list[str] = (), unit: str = "customer", title: str | None = None,
                   **_: Any):
     """Funnel bars, one trace per breakdown group, conversion from the first step as text."""
     go = _go()
-    series: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        series[_group(row, list(groups))].append(row)
+    series = _series(rows, groups)
     figure = go.Figure()
     for name, items in series.items():
         items = sorted(items, key=lambda r: r["step"])
@@ -48,9 +54,7 @@ def funnel_figure(rows: list[dict], *, groups: list[str] = (), unit: str = "cust
 def time_to_convert_figure(rows: list[dict], *, groups: list[str] = (), title: str | None = None, **_: Any):
     """Histogram of the time to convert (hours), one trace per group."""
     go = _go()
-    series: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        series[_group(row, list(groups))].append(row)
+    series = _series(rows, groups)
     figure = go.Figure([go.Bar(name=name, x=[round(r["from_seconds"] / 3600, 2) for r in items],
                                y=[r["customers"] for r in items]) for name, items in series.items()])
     figure.update_layout(title=title or "Time to convert", xaxis_title="hours (bin start)",
@@ -61,9 +65,7 @@ def time_to_convert_figure(rows: list[dict], *, groups: list[str] = (), title: s
 def trend_figure(rows: list[dict], *, groups: list[str] = (), title: str | None = None, **_: Any):
     """Conversion rate by entry period; incomplete periods dotted."""
     go = _go()
-    series: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        series[_group(row, list(groups))].append(row)
+    series = _series(rows, groups)
     figure = go.Figure()
     for name, items in series.items():
         items = sorted(items, key=lambda r: r["period"])
