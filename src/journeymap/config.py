@@ -194,6 +194,42 @@ class AnalyticsSettings(_Section):
     )
 
 
+class AttributionSettings(_Section):
+    conversion: list[str] = Field(
+        default_factory=lambda: ["order_completed", "pos_purchase"],
+        description="What a conversion is: events (with filters, e.g. order_completed[revenue>=100]), each "
+        "occurrence one conversion, or stage:NAME (entering the stage). Default: the purchase events "
+        "order_completed (Segment e-commerce spec) and pos_purchase (store).",
+    )
+    level: str = Field(
+        "channel", pattern="^(channel|source_medium|campaign|content)$",
+        description="What a touch is credited to: channel, source_medium, campaign (utm_campaign) or content (utm_content).",
+    )
+    lookback: str | None = Field(
+        "30d", pattern=_DURATION,
+        description="Touches count only within this long before the conversion (30d); empty for no limit.",
+    )
+    lookback_steps: int | None = Field(
+        None, ge=1, description="Keep only a path's last N touches (after the transforms); empty for no limit.",
+    )
+    transform: list[str] = Field(
+        default_factory=lambda: ["exposure"],
+        description="Path transforms applied in order: exposure, unique, first, frequency, "
+        "remove_if_not_all(CHANNEL,...), remove_if_last_and_not_all(CHANNEL,...).",
+    )
+    model: str = Field("markov", description="Model of `journeymap attribution` without --model.")
+    order: int = Field(1, ge=1, le=4, description="Markov chain order (1-4).")
+    half_life: str = Field("7d", pattern=_DURATION, description="Time-decay half-life.")
+    positions: list[float] = Field(
+        default_factory=lambda: [0.4, 0.2, 0.4], min_length=3, max_length=3,
+        description="Position-based shares of the first, middle and last touches (add up to 1).",
+    )
+    direct: list[str] = Field(
+        default_factory=lambda: ["direct"],
+        description="Channels that count as direct (last non-direct skips them).",
+    )
+
+
 class SegmentDefinition(_Section):
     description: str = Field("", description="What the segment is, shown by `journeymap segments`.")
     where: str | None = Field(
@@ -221,6 +257,7 @@ class Settings(_Section):
     stages: StageSettings = Field(default_factory=StageSettings, description="The journey's stages.")
     content: ContentSettings = Field(default_factory=ContentSettings, description="Content and stages.")
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings, description="Behavioural analytics.")
+    attribution: AttributionSettings = Field(default_factory=AttributionSettings, description="Attribution.")
     segments: dict[str, SegmentDefinition] = Field(
         default_factory=dict,
         description="Saved segments: [segments.NAME] tables with description, where, did, did_not, within, "
