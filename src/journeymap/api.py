@@ -15,6 +15,7 @@ from typing import Any
 
 import ibis
 
+from .api_attribution import AttributionMixin
 from .api_behaviour import BehaviourMixin
 from .api_funnels import FunnelsMixin
 from .api_paths import PathsMixin
@@ -31,7 +32,7 @@ __all__ = ["TABLES", "Journeymap", "connect", "open_store"]
 TABLES = ("events", "rejects", "identity_map", "identity_links", "overlinked_identifiers", "loads", "load_files")
 
 
-class Journeymap(FunnelsMixin, PathsMixin, RetentionMixin, BehaviourMixin, StagesMixin):
+class Journeymap(AttributionMixin, FunnelsMixin, PathsMixin, RetentionMixin, BehaviourMixin, StagesMixin):
     """Touchpoints, identities and analyses over one Ibis backend.
 
     Made by :func:`journeymap.open` (the embedded DuckDB store, which can also load files) or

@@ -75,23 +75,25 @@ def spread(paths: PathSet, weights: np.ndarray) -> Credits:
     return Credits(paths.channels, conversions, value)
 
 
-def _at(paths: PathSet, index: np.ndarray) -> np.ndarray:
-    weights = np.zeros(len(paths.codes))
-    weights[index] = 1.0
-    return weights
+def _at(paths: PathSet, touch: np.ndarray) -> Credits:
+    """All of each path's credit to one touch (``touch[p]`` indexes codes)."""
+    n = len(paths.channels)
+    codes = paths.codes[touch]
+    return Credits(paths.channels, np.bincount(codes, weights=paths.conversions, minlength=n),
+                   np.bincount(codes, weights=paths.value, minlength=n))
 
 
 def first_touch(paths: PathSet, options: ModelOptions) -> Credits:
-    return spread(paths, _at(paths, paths.first))
+    return _at(paths, paths.first)
 
 
 def last_touch(paths: PathSet, options: ModelOptions) -> Credits:
-    return spread(paths, _at(paths, paths.last))
+    return _at(paths, paths.last)
 
 
 def last_non_direct(paths: PathSet, options: ModelOptions) -> Credits:
     trimmed = remove_if_last_and_not_all(paths, sorted(paths.direct))
-    return spread(trimmed, _at(trimmed, trimmed.last))
+    return _at(trimmed, trimmed.last)
 
 
 def linear(paths: PathSet, options: ModelOptions) -> Credits:

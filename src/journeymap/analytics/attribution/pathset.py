@@ -34,7 +34,8 @@ class PathSet:
 
     ``ages`` (optional) holds each touch's seconds before its conversion (time decay needs it);
     ``direct`` names the tokens that count as direct for last non-direct; ``base`` maps each
-    token to the channel it reports under (the frequency transform's ``email(2)`` -> ``email``).
+    token to the channel it reports under (the frequency transform's ``email(2)`` -> ``email``);
+    ``period`` is the first and last conversion date when the paths come from events.
     """
 
     channels: tuple[str, ...]
@@ -46,6 +47,8 @@ class PathSet:
     ages: np.ndarray | None = None
     direct: frozenset[str] = frozenset()
     base: tuple[str, ...] | None = field(default=None)
+    #: First and last conversion date (paths built from events), for spend periods.
+    period: tuple | None = None
 
     # --- shape ------------------------------------------------------------------------------
     @property
