@@ -205,12 +205,12 @@ class AttributionSettings(_Section):
         "channel", pattern="^(channel|source_medium|campaign|content)$",
         description="What a touch is credited to: channel, source_medium, campaign (utm_campaign) or content (utm_content).",
     )
-    lookback: str | None = Field(
-        "30d", pattern=_DURATION,
-        description="Touches count only within this long before the conversion (30d); empty for no limit.",
+    lookback: str = Field(
+        "30d", pattern=r"^\s*(none|\d+(\.\d+)?\s*[smhdwSMHDW])\s*$",
+        description="Touches count only within this long before the conversion (30d); 'none' for no limit.",
     )
     lookback_steps: int | None = Field(
-        None, ge=1, description="Keep only a path's last N touches (after the transforms); empty for no limit.",
+        None, ge=1, description="Keep only a path's last N touches (after the transforms); leave it out for no limit.",
     )
     transform: list[str] = Field(
         default_factory=lambda: ["exposure"],
