@@ -6,8 +6,6 @@
 0
 """
 
-from .api import TABLES, Journeymap, connect, open_store
-from .config import Settings, load_settings
 from .errors import (
     BackendError,
     ConfigError,
@@ -17,13 +15,33 @@ from .errors import (
     RejectThresholdExceeded,
     StoreError,
 )
-from .ingest import LoadSummary
-from .schema import EVENT_COLUMNS, EVENT_SCHEMA
 
 __version__ = "0.1.0"
 
-#: ``journeymap.open(path)`` opens the embedded store (the builtin ``open`` is untouched elsewhere).
-open = open_store  # noqa: A001 - the public name the docs promise
+# The store, the engines and the config are imported on first use (PEP 562), so importing a
+# pure part such as ``journeymap.analytics.attribution`` does not load Ibis, DuckDB and pandas.
+_LAZY = {
+    "TABLES": "api", "Journeymap": "api", "connect": "api", "open_store": "api", "open": "api",
+    "Settings": "config", "load_settings": "config", "LoadSummary": "ingest",
+    "EVENT_COLUMNS": "schema", "EVENT_SCHEMA": "schema",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'journeymap' has no attribute '{name}'")
+    import importlib
+
+    module = importlib.import_module(f".{_LAZY[name]}", __name__)
+    #: ``journeymap.open(path)`` opens the embedded store (the builtin ``open`` is untouched elsewhere).
+    value = module.open_store if name == "open" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = sorted([
     "BackendError",

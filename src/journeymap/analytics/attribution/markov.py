@@ -8,7 +8,9 @@ by its journeys, and ends in the absorbing state ``(conversion)`` (weight: its c
 
 The conversion probability from ``(start)`` is the absorption probability of the chain:
 ``x = (I - Q)^-1 r`` with Q the transient-to-transient and r the transient-to-conversion
-probabilities, computed with a sparse LU solve (no simulation, so no sampling error). The
+probabilities, solved (no simulation, so no sampling error): sparse LU up to
+:data:`DIRECT_STATES` states, BiCGSTAB to a residual of 1e-14 above (an order-4 chain over a
+dozen channels has tens of thousands of states, where LU fill-in explodes). The
 **removal effect** of a channel is ``1 - P(conversion without it) / P(conversion)``, where
 removing a channel removes every state that contains it (journeys reaching one are lost,
 as in channelattribution). A channel's credit is its removal effect's share of the total
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
+from scipy.sparse.linalg import bicgstab, splu
 
 from ...errors import ConfigError
 from .models import Credits, ModelOptions
@@ -77,8 +79,7 @@ class Chain:
             index = np.flatnonzero(keep)
             system = system[index][:, index]
             conv, value = conv[index], value[index]
-        solution = splu(system.tocsc()).solve(np.column_stack([conv, value]))
-        return float(solution[0, 0]), float(solution[0, 1])
+        return float(_solve(system.tocsc(), conv)[0]), float(_solve(system.tocsc(), value)[0])
 
     def conversion_probability(self) -> float:
         return self.solve()[0]
@@ -89,51 +90,106 @@ class Chain:
         return " > ".join(self.channels[c] for c in self.states[i])
 
 
+#: Chains up to this many states are solved by sparse LU; larger ones (orders 3-4 over many
+#: channels, where LU fill-in explodes) by BiCGSTAB to a residual of 1e-14, LU if it fails.
+DIRECT_STATES = 2000
+_TOLERANCE = 1e-14
+
+
+def _solve(system: sp.csc_matrix, rhs: np.ndarray) -> np.ndarray:
+    """``system @ x = rhs`` (system = I - Q of an absorbing chain: non-singular)."""
+    if not rhs.any():
+        return np.zeros_like(rhs)
+    if system.shape[0] > DIRECT_STATES:
+        x, info = bicgstab(system, rhs, rtol=_TOLERANCE, atol=0.0, maxiter=10_000)
+        if info == 0 and np.abs(system @ x - rhs).max() <= 1e-12 * max(1.0, np.abs(rhs).max()):
+            return x
+    return splu(system).solve(rhs)
+
+
 def _check_order(order: int) -> None:
     if not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
         raise ConfigError(f"the Markov order must be 1 to {MAX_ORDER}, not {order!r}", field="order",
                           hint="order 1 looks at the last channel, order 2 at the last two, ...")
 
 
+#: Key spaces up to this size are compacted with a lookup table (no sort); larger ones with np.unique.
+_DENSE_KEYS = 1 << 25
+#: Chains with up to this many states squared count transitions in one dense bincount.
+_DENSE_CELLS = 1 << 24
+
+
 def _state_keys(paths: PathSet, order: int) -> np.ndarray:
-    """Per touch, its state (the last ``order`` codes up to it) as one int64 key."""
-    base = np.int64(len(paths.channels) + 1)
+    """Per touch, its state (the last ``order`` codes up to it) as one int64 key: the digits
+    (code + 1) in base (channels + 1), the latest touch lowest."""
+    base = len(paths.channels) + 1
     if float(base) ** order >= 2.0 ** 62:
         raise ConfigError(f"{len(paths.channels)} channels are too many for an order-{order} chain", field="order",
                           hint="use a lower order or a coarser level")
-    codes = paths.codes.astype(np.int64) + 1
-    pos = paths.position
-    key = np.zeros(len(codes), dtype=np.int64)
-    for j in range(order):
-        shifted = np.zeros(len(codes), dtype=np.int64)
-        shifted[j:] = codes[:len(codes) - j] if j else codes
-        key += np.where(pos >= j, shifted, 0) * base ** j
+    codes = paths.codes
+    key = codes.astype(np.int64) + 1
+    if order > 1:
+        # how far back a touch's own path goes: touches since its path's first
+        since_start = np.arange(len(codes), dtype=np.int64)
+        since_start -= np.repeat(paths.offsets[:-1], paths.lengths)
+        for j in range(1, order):
+            earlier = np.zeros(len(codes), dtype=np.int64)
+            earlier[j:] = codes[:len(codes) - j].astype(np.int64) + 1
+            earlier[since_start < j] = 0
+            key += earlier * base ** j
     return key
+
+
+def _compact(keys: np.ndarray, order: int, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct keys in order, each key's index among them), without sorting when the key
+    space is small."""
+    space = base ** order
+    if space <= _DENSE_KEYS:
+        present = np.zeros(space, dtype=bool)
+        present[keys] = True
+        distinct = np.flatnonzero(present)
+        index = np.zeros(space, dtype=np.int32)
+        index[distinct] = np.arange(len(distinct), dtype=np.int32)
+        return distinct, index[keys]
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    return distinct, inverse.astype(np.int32)
 
 
 def fit_chain(paths: PathSet, order: int = 1) -> Chain:
     """Count the transitions of ``paths`` into a chain of ``order``."""
     _check_order(order)
-    keys = _state_keys(paths, order)
-    unique_keys, state_of_touch = np.unique(keys, return_inverse=True)
-    state_of_touch = state_of_touch.astype(np.int64) + 1  # 0 is (start)
-    n = len(unique_keys) + 1
-    journeys = paths.journeys
-    path = paths.path_of_touch
-    # (start) -> first state, and every step inside a path
-    src = np.concatenate([np.zeros(paths.size, dtype=np.int64), state_of_touch[:-1]])
-    dst = np.concatenate([state_of_touch[paths.first], state_of_touch[1:]])
-    weight = np.concatenate([journeys, journeys[path[1:]]])
-    inside = np.concatenate([np.ones(paths.size, dtype=bool), path[1:] == path[:-1]])
-    counts = sp.csr_matrix((weight[inside], (src[inside], dst[inside])), shape=(n, n))
-    counts.sum_duplicates()
-    last_state = state_of_touch[paths.last]
+    base = len(paths.channels) + 1
+    distinct, state = _compact(_state_keys(paths, order), order, base)
+    state += 1  # 0 is (start)
+    n = len(distinct) + 1
+    journeys, lengths = paths.journeys, paths.lengths
+    first, last = paths.first, paths.last
+    # every step inside a path: from each touch but a path's last to the next one
+    not_last = np.ones(len(state), dtype=bool)
+    not_last[last] = False
+    not_first = np.ones(len(state), dtype=bool)
+    not_first[first] = False
+    src, dst = state[not_last], state[not_first]
+    del not_last, not_first
+    steps = np.repeat(journeys, lengths - 1)
+    starts = np.bincount(state[first], weights=journeys, minlength=n)
+    if n * n <= _DENSE_CELLS:
+        cell = src.astype(np.int64) * n + dst
+        del src, dst
+        dense = np.bincount(cell, weights=steps, minlength=n * n).reshape(n, n)
+        dense[0] += starts
+        counts = sp.csr_matrix(dense)
+    else:
+        counts = sp.csr_matrix((steps, (src, dst)), shape=(n, n))
+        counts.sum_duplicates()
+        counts = (counts + sp.csr_matrix((starts, (np.zeros(n, dtype=np.int64), np.arange(n))), shape=(n, n))).tocsr()
+    counts.eliminate_zeros()
+    last_state = state[last]
     to_conversion = np.bincount(last_state, weights=paths.conversions, minlength=n)
     to_null = np.bincount(last_state, weights=paths.nulls, minlength=n)
     conversion_value = np.bincount(last_state, weights=paths.value, minlength=n)
-    base = len(paths.channels) + 1
     states: list = [()]
-    for key in unique_keys.tolist():
+    for key in distinct.tolist():
         codes = []
         while key:
             codes.append(key % base - 1)
