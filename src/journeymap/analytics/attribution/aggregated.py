@@ -111,12 +111,12 @@ def _need(table: pa.Table, column: str | None, role: str, required: bool) -> str
 
 
 def _split(column: pa.ChunkedArray, sep: str) -> pa.ListArray:
+    """Each path's touches, trimmed."""
     text = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
         text = pc.cast(text, pa.string())
     parts = pc.split_pattern(text, sep)
-    flat = pc.utf8_trim_whitespace(parts.flatten())
-    return pa.ListArray.from_arrays(parts.offsets, flat, mask=pc.is_null(text))
+    return pa.ListArray.from_arrays(parts.offsets, pc.utf8_trim_whitespace(parts.values), mask=pc.is_null(text))
 
 
 def read_paths(data: Any, *, path: str = "path", conversions: str = "conversions", value: str | None = None,
@@ -184,12 +184,16 @@ def read_paths(data: Any, *, path: str = "path", conversions: str = "conversions
     if not good.any():
         raise InputError("no usable path rows", file=file, hint="every row was rejected: " + (rejects[0]["reason"] if rejects else "the input is empty"))
     mask = pa.array(good)
-    kept_tokens = tokens.filter(mask)
+    encoded = pc.dictionary_encode(tokens.flatten())
+    names = encoded.dictionary
+    codes = pa.ListArray.from_arrays(tokens.offsets, encoded.indices)
+    del tokens, encoded
+    kept_codes = codes.filter(mask)
     kept_ages = None
     if parsed_times is not None:
         kept_ages = np.array([x for keep, row in zip(good.tolist(), parsed_times) if keep for x in row], dtype=np.float64)
-    paths = PathSet.from_arrow_lists(kept_tokens, conversions=conv_values[good], value=val_values[good],
-                                     nulls=null_values[good], ages=kept_ages, direct=direct)
+    paths = PathSet.from_codes(kept_codes, names.to_pylist(), conversions=conv_values[good], value=val_values[good],
+                               nulls=null_values[good], ages=kept_ages, direct=direct)
     return paths, rejects
 
 

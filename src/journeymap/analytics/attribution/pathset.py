@@ -28,6 +28,17 @@ __all__ = ["NO_TOUCH", "PathSet"]
 NO_TOUCH = "(none)"
 
 
+def _offsets(lists) -> np.ndarray:
+    """Start of every list in its flattened values, and the end (from the lengths, so sliced or
+    filtered arrays count from 0)."""
+    import pyarrow.compute as pc
+
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
 @dataclass(frozen=True, eq=False)
 class PathSet:
     """Paths of touches, flat: touch ``i`` of path ``p`` is ``channels[codes[offsets[p] + i]]``.
@@ -128,24 +139,31 @@ class PathSet:
         )
 
     @classmethod
-    def from_arrow_lists(cls, tokens, *, conversions: np.ndarray, value: np.ndarray, nulls: np.ndarray,
-                         ages=None, direct: Iterable[str] = ("direct",)) -> "PathSet":
-        """A PathSet from a pyarrow ListArray of token strings (no empty list, no null token)."""
+    def from_arrow_lists(cls, tokens, **columns) -> "PathSet":
+        """A PathSet from a pyarrow ListArray of token strings (no empty list, no null token);
+        ``columns`` as for :meth:`from_codes`."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
         if isinstance(tokens, pa.ChunkedArray):
             tokens = tokens.combine_chunks()
-        flat = tokens.flatten()
-        encoded = pc.dictionary_encode(flat).combine_chunks() if isinstance(flat, pa.ChunkedArray) else pc.dictionary_encode(flat)
-        names = encoded.dictionary.to_pylist()
-        order = np.argsort(np.array(names, dtype=object)).astype(np.int32)  # codes follow sorted names
-        remap = np.empty(len(names), dtype=np.int32)
-        remap[order] = np.arange(len(names), dtype=np.int32)
-        codes = remap[encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)]
-        offsets = tokens.offsets.to_numpy().astype(np.int64)
-        offsets = offsets - offsets[0]
-        return cls(channels=tuple(sorted(names)), codes=codes, offsets=offsets,
+        encoded = pc.dictionary_encode(tokens.flatten())
+        codes = pa.ListArray.from_arrays(pa.array(_offsets(tokens), pa.int32()), encoded.indices)
+        return cls.from_codes(codes, encoded.dictionary.to_pylist(), **columns)
+
+    @classmethod
+    def from_codes(cls, codes, names: Sequence[str], *, conversions: np.ndarray, value: np.ndarray,
+                   nulls: np.ndarray, ages=None, direct: Iterable[str] = ("direct",)) -> "PathSet":
+        """A PathSet from a pyarrow ListArray of integer codes into ``names`` (no empty list);
+        names no path uses are left out, the rest sorted."""
+        offsets = _offsets(codes)
+        raw = np.asarray(codes.flatten().to_numpy(zero_copy_only=False), dtype=np.int64)
+        used = np.bincount(raw, minlength=len(names)) > 0
+        kept = [n for n, u in zip(names, used) if u]
+        order = sorted(range(len(kept)), key=lambda i: kept[i])
+        remap = np.full(len(names), -1, dtype=np.int32)
+        remap[np.flatnonzero(used)[order]] = np.arange(len(kept), dtype=np.int32)
+        return cls(channels=tuple(kept[i] for i in order), codes=remap[raw], offsets=offsets,
                    conversions=np.asarray(conversions, dtype=np.float64), value=np.asarray(value, dtype=np.float64),
                    nulls=np.asarray(nulls, dtype=np.float64),
                    ages=None if ages is None else np.asarray(ages, dtype=np.float64), direct=frozenset(direct))
