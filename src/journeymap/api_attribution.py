@@ -31,6 +31,7 @@ import numpy as np
 from .analytics.attribution import (MODELS, NO_TOUCH, ModelOptions, PathSet, apply_transforms, attribute,
                                     find_model, fit_chain, last_steps, transition_rows)
 from .analytics.attribution.aggregated import read_paths
+from .analytics.attribution.journeys import LEVELS, conversion_events, conversion_journeys, session_touches
 from .analytics.attribution.report import credit_rows, credit_table
 from .analytics.attribution.spend import spend_by
 from .analytics.result import Analysis, analysis
@@ -42,7 +43,6 @@ __all__ = ["AttributionMixin"]
 
 Duration = str | float | _dt.timedelta | None
 _NONE = ("none", "off", "no", "0", "")
-LEVELS = ("channel", "source_medium", "campaign", "content")
 _TOUCH_COLUMNS = ("channel", "utm_source", "utm_medium", "utm_campaign", "utm_content")
 
 
@@ -92,6 +92,22 @@ class AttributionMixin:
                               hint=(f"did you mean '{close[0]}'? " if close else "") + "use one of " + ", ".join(LEVELS))
         return level
 
+    def _conversion_steps(self, conversion: str | Sequence[str] | None, preset: str | None) -> list:
+        """The conversion steps; the default list (``attribution.conversion``) keeps the events the
+        store has (a store with web orders only has no ``pos_purchase``), naming yours is strict."""
+        if conversion:
+            return self.steps(conversion, preset=preset, field="conversion")
+        from .analytics.steps import parse_steps
+
+        default = parse_steps(self.settings.attribution.conversion, field="attribution.conversion")
+        known = set(self._known_events())
+        present = [s for s in default if s.stage is not None or all(e in known for e in s.events)]
+        if not present:
+            raise ConfigError("no touchpoint is a conversion: the store has none of the events of attribution.conversion ("
+                              + ", ".join(self.settings.attribution.conversion) + ")", field="attribution.conversion",
+                              hint="name your purchase event: --conversion EVENT or attribution.conversion in journeymap.toml")
+        return self.steps(present, preset=preset, field="attribution.conversion")
+
     # --- journeys ---------------------------------------------------------------------------------
     def attribution_journeys(self, *, conversion: str | Sequence[str] | None = None, level: str | None = None,
                              lookback: Duration | bool = None, segment: str | None = None,
@@ -101,9 +117,7 @@ class AttributionMixin:
         with the touches since the previous one, within ``lookback`` (default 30d, ``"none"``
         for no limit), and each customer's trailing touches that did not convert (a null
         journey). A touch is a session's first touchpoint, labelled at ``level``."""
-        from .analytics.attribution.journeys import conversion_events, conversion_journeys, session_touches
-
-        steps = self.steps(conversion or self.settings.attribution.conversion, preset=preset, field="conversion")
+        steps = self._conversion_steps(conversion, preset)
         events = self.events()
         columns = [*_TOUCH_COLUMNS, *(["revenue"] if "revenue" in events.columns else []),
                    *step_columns(steps, events.columns)]

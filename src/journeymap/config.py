@@ -218,7 +218,11 @@ class AttributionSettings(_Section):
         "remove_if_not_all(CHANNEL,...), remove_if_last_and_not_all(CHANNEL,...).",
     )
     model: str = Field("markov", description="Model of `journeymap attribution` without --model.")
-    order: int = Field(1, ge=1, le=4, description="Markov chain order (1-4).")
+    order: int = Field(
+        2, ge=1, le=4,
+        description="Markov chain order (1-4). 2 by default: an order-1 chain forgets where a visitor came from, "
+        "so a campaign whose visitors never buy still earns the conversion rate of the channels they move on to.",
+    )
     half_life: str = Field("7d", pattern=_DURATION, description="Time-decay half-life.")
     positions: list[float] = Field(
         default_factory=lambda: [0.4, 0.2, 0.4], min_length=3, max_length=3,

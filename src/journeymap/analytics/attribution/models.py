@@ -44,8 +44,8 @@ DAY = 86400.0
 class ModelOptions:
     """Settings of the models (each reads the ones it needs)."""
 
-    #: Markov chain order (1-4).
-    order: int = 1
+    #: Markov chain order (1-4); 2 as the ``attribution.order`` setting.
+    order: int = 2
     #: Time-decay half-life, in seconds.
     half_life: float = 7 * DAY
     #: Position-based shares of the first, middle and last touches.
