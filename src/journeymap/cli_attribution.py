@@ -30,6 +30,36 @@ def _memory():
         jm.close()
 
 
+_AMOUNTS = ("conversions", "value", "spend", "cost_per_conversion", "journeys")
+_SHARES = ("share", "value_share", "probability")
+
+
+def _readable(rows: list[dict], fmt: OutputFormat) -> tuple[list[dict], list[str]]:
+    """For a table: amounts with two decimals and thousands separators, shares as percentages
+    (csv and json keep the numbers, rounded)."""
+    rows = _round(rows)
+    if fmt != OutputFormat.table:
+        return rows, []
+    right = set()
+    for row in rows:
+        for key, value in row.items():
+            if not isinstance(value, float):
+                continue
+            right.add(key)
+            if key in _SHARES:
+                row[key] = f"{value:.1%}"
+            elif key in ("removal_effect",):
+                row[key] = f"{value:.4f}"
+            else:
+                row[key] = f"{value:,.2f}"
+    return rows, sorted(right)
+
+
+def _print(rows: list[dict], fmt: OutputFormat, title: str) -> None:
+    rows, right = _readable(rows, fmt)
+    render_rows(rows, fmt, title=title, right=right)
+
+
 def _round(rows: list[dict]) -> list[dict]:
     for row in rows:
         for key, value in row.items():
@@ -73,7 +103,7 @@ def attribution_command(
     fmt: OutputFormat = FormatOption,
 ) -> None:
     """Attribution: conversions and value credited to each channel (campaign, content) by a model, or every model compared."""
-    chosen = models or ("all" if compare else model)
+    chosen = models or ("all" if compare else model)  # None: attribution.model
     common = dict(order=order, half_life=half_life, positions=positions, spend=spend)
     if paths is not None:
         with _memory() as jm:
@@ -83,7 +113,7 @@ def attribution_command(
                     sep=sep, transform=transform or "unique", lookback_steps=lookback_steps,
                     on_error="reject" if reject_bad_rows else "raise")
                 rows = jm.attribution_transitions(order=order, paths=chain_paths).to_pyarrow().to_pylist()
-                render_rows(_round(rows), fmt, title=f"Markov transitions (order {order or jm.settings.attribution.order})")
+                _print(rows, fmt, f"Markov transitions (order {order or jm.settings.attribution.order})")
                 return
             result = jm.attribution_from_paths(
                 paths, path=path_column, conversions=conversions_column, value=value_column, nulls=nulls_column,
@@ -98,9 +128,9 @@ def attribution_command(
                      conversion=conversion or None, segment=segment)
         if transitions:
             rows = jm.attribution_transitions(order=order, **shape).to_pyarrow().to_pylist()
-            render_rows(_round(rows), fmt, title=f"Markov transitions (order {order or jm.settings.attribution.order})")
+            _print(rows, fmt, f"Markov transitions (order {order or jm.settings.attribution.order})")
             return
-        result = jm.attribution_compare(chosen, **shape, **common)
+        result = jm.attribution_compare(chosen or jm.settings.attribution.model, **shape, **common)
         level_name = level or jm.settings.attribution.level
         _show(result.to_pyarrow().to_pylist(), level_name, compare or bool(models), show, fmt, "attribution")
 
@@ -111,8 +141,13 @@ def _show(rows: list[dict], level: str, wide: bool, show: str, fmt: OutputFormat
             from .errors import ConfigError
 
             raise ConfigError(f"--show takes conversions, value or share, not '{show}'", field="show")
-        render_rows(_round(_wide(rows, level, show)), fmt, title=f"{title}: {show} by model")
+        table = _wide(rows, level, show)
+        if show == "share" and fmt == OutputFormat.table:
+            table = [{k: (f"{v:.1%}" if isinstance(v, float) else v) for k, v in row.items()} for row in table]
+            render_rows(table, fmt, title=f"{title}: share by model", right=[k for k in table[0] if k != level] if table else [])
+            return
+        _print(table, fmt, f"{title}: {show} by model")
         return
     model = rows[0]["model"] if rows else ""
     keep = [k for k in rows[0] if any(r[k] is not None for r in rows)] if rows else []
-    render_rows(_round([{k: r[k] for k in keep if k != "model"} for r in rows]), fmt, title=f"{title} ({model})")
+    _print([{k: r[k] for k in keep if k != "model"} for r in rows], fmt, f"{title} ({model})")

@@ -54,8 +54,10 @@ def to_csv(rows: list[dict]) -> str:
 
 
 def render_rows(rows: list[dict], fmt: OutputFormat, *, title: str | None = None,
-                console: Console | None = None, columns: Iterable[str] | None = None) -> None:
-    """Print ``rows`` (a list of mappings) in the requested format."""
+                console: Console | None = None, columns: Iterable[str] | None = None,
+                right: Iterable[str] = ()) -> None:
+    """Print ``rows`` (a list of mappings) in the requested format; ``right`` names text columns
+    to right-justify in a table (numbers already formatted)."""
     console = console or Console()
     if fmt == OutputFormat.json:
         console.file.write(to_json(rows) + "\n")
@@ -66,7 +68,7 @@ def render_rows(rows: list[dict], fmt: OutputFormat, *, title: str | None = None
     names = list(columns or (rows[0].keys() if rows else []))
     table = Table(title=title, show_lines=False, header_style="bold")
     for name in names:
-        numeric = bool(rows) and isinstance(rows[0].get(name), (int, float))
+        numeric = (bool(rows) and isinstance(rows[0].get(name), (int, float))) or name in set(right)
         table.add_column(name, justify="right" if numeric else "left", overflow="fold")
     for row in rows:
         table.add_row(*(Text("") if row.get(n) is None else Text(
