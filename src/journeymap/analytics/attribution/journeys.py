@@ -10,6 +10,8 @@ and the touches of each conversion's path.
   before it, within the look-back. A conversion with none is kept with a NULL touch.
 - A customer's touches after their last conversion (all, if none) are their **null journey**
   (conversion_index 0), the look-back counted back from its last touch.
+- ``seconds_before`` (a touch's age at its conversion, for time decay) counts whole seconds,
+  each moment truncated to its second, so every engine gives the same number.
 
 >>> import ibis, datetime as dt
 >>> at = lambda d, h: dt.datetime(2025, 1, d, h, tzinfo=dt.timezone.utc)
@@ -34,6 +36,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ...errors import ConfigError
+from ...touchpoints import whole_seconds
 from ..sessions import sessionize
 
 __all__ = ["JOURNEY_COLUMNS", "LEVELS", "conversion_events", "conversion_journeys", "session_touches", "touch_label"]
@@ -93,11 +96,9 @@ def conversion_events(log: ir.Table, predicate: ir.BooleanValue) -> ir.Table:
 
 
 def _seconds_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
-    """``later - earlier`` in seconds, to the microsecond on every engine (whole seconds plus the
-    microsecond fields, so no engine truncates)."""
-    whole = later.epoch_seconds().cast("int64") - earlier.epoch_seconds().cast("int64")
-    micros = later.microsecond().cast("int64") - earlier.microsecond().cast("int64")
-    return whole.cast("float64") + micros.cast("float64") / 1e6
+    """``later - earlier`` in seconds, each moment truncated to its second: the same number on
+    every engine (Spark can neither keep nor extract the fraction portably)."""
+    return (whole_seconds(later).cast("int64") - whole_seconds(earlier).cast("int64")).cast("float64")
 
 
 def conversion_journeys(touches: ir.Table, conversions: ir.Table, *, lookback: _dt.timedelta | None) -> ir.Table:
