@@ -176,7 +176,8 @@ def fit_chain(paths: PathSet, order: int = 1) -> Chain:
     if n * n <= _DENSE_CELLS:
         cell = src.astype(np.int64) * n + dst
         del src, dst
-        dense = np.bincount(cell, weights=steps, minlength=n * n).reshape(n, n)
+        # float even when no path has a second touch (bincount of nothing is int)
+        dense = np.bincount(cell, weights=steps, minlength=n * n).astype(np.float64).reshape(n, n)
         dense[0] += starts
         counts = sp.csr_matrix(dense)
     else:
