@@ -194,6 +194,10 @@ def read_paths(data: Any, *, path: str = "path", conversions: str = "conversions
         kept_ages = np.array([x for keep, row in zip(good.tolist(), parsed_times) if keep for x in row], dtype=np.float64)
     paths = PathSet.from_codes(kept_codes, names.to_pylist(), conversions=conv_values[good], value=val_values[good],
                                nulls=null_values[good], ages=kept_ages, direct=direct)
+    del kept_codes, codes, names
+    # the token strings and lists are gone: hand their pages back (Arrow's pool keeps them otherwise,
+    # ~4x the path text for a large file)
+    pa.default_memory_pool().release_unused()
     return paths, rejects
 
 
