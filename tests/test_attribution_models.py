@@ -788,10 +788,10 @@ BAD = [
     ("value", -0.01, "value is negative"),
     ("value", math.nan, "value is missing or not a number"),
     ("value", "$5", "value is missing or not a number"),
-    ("times", "5", "times must be 2 numbers of seconds >= 0"),
-    ("times", "5 > 4 > 3", "times must be 2 numbers of seconds >= 0"),
-    ("times", "5 > soon", "times must be 2 numbers of seconds >= 0"),
-    ("times", "5 > -1", "times must be 2 numbers of seconds >= 0"),
+    ("times", "5", "times must be seconds >= 0, one per touch (2 here)"),
+    ("times", "5 > 4 > 3", "times must be seconds >= 0, one per touch (2 here)"),
+    ("times", "5 > soon", "times must be seconds >= 0, one per touch (2 here)"),
+    ("times", "5 > -1", "times must be seconds >= 0, one per touch (2 here)"),
 ]
 
 
@@ -871,3 +871,12 @@ def test_reader_setup_errors(tmp_path):
         read_paths(pa.table({"path": ["a"], "conversions": [True]}))
     with pytest.raises(InputError, match="no such paths file"):
         read_paths(tmp_path / "nope.csv")
+
+
+def test_transform_names_ignore_case_and_channel_transforms_see_through_frequency():
+    paths = PathSet.from_lists([["direct", "a", "direct", "direct"]], conversions=[1])
+    assert apply_transforms(paths, "Exposure").paths() == [("direct", "a", "direct")]
+    # after frequency the tokens are direct(3), a(1): remove_if_not_all(direct) still finds direct
+    assert apply_transforms(paths, "frequency;remove_if_not_all(direct)").paths() == [("a(1)",)]
+    with pytest.raises(ConfigError, match="order must be 1 to 4"):
+        attribute(paths, "markov", order=True)

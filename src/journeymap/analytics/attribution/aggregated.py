@@ -139,7 +139,7 @@ def read_paths(data: Any, *, path: str = "path", conversions: str = "conversions
                            _need(table, times, "times", False))
     tokens = _split(table.column(path), sep)
     bad: list[tuple[int, str, str]] = []
-    lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
+    lengths = pc.fill_null(pc.list_value_length(tokens), 0).to_numpy(zero_copy_only=False).astype(np.int64)
     missing = pc.is_null(tokens).to_numpy(zero_copy_only=False)
     for i in np.flatnonzero(missing).tolist():
         bad.append((i, path, "the path is missing"))
@@ -160,6 +160,7 @@ def read_paths(data: Any, *, path: str = "path", conversions: str = "conversions
     bad += [(i, conversions, r) for i, r in conv_bad] + [(i, nulls, r) for i, r in null_bad] + [(i, value, r) for i, r in val_bad]
     parsed_times: list | None = None
     if times is not None:
+        broken = {i for i, column, _ in bad if column == path}  # a broken path has no touch count to match
         parsed_times = []
         for i, (row, n) in enumerate(zip(_split(table.column(times), sep).to_pylist(), lengths.tolist())):
             seconds = None
@@ -168,8 +169,8 @@ def read_paths(data: Any, *, path: str = "path", conversions: str = "conversions
             except ValueError:
                 pass
             if seconds is None or len(seconds) != n or not all(np.isfinite(x) and x >= 0 for x in seconds):
-                if not missing[i]:
-                    bad.append((i, times, f"times must be {n} numbers of seconds >= 0, one per touch"))
+                if i not in broken:
+                    bad.append((i, times, f"times must be seconds >= 0, one per touch ({n} here)"))
                 seconds = []
             parsed_times.append(seconds)
     bad.sort()

@@ -108,7 +108,7 @@ def _solve(system: sp.csc_matrix, rhs: np.ndarray) -> np.ndarray:
 
 
 def _check_order(order: int) -> None:
-    if not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
         raise ConfigError(f"the Markov order must be 1 to {MAX_ORDER}, not {order!r}", field="order",
                           hint="order 1 looks at the last channel, order 2 at the last two, ...")
 

@@ -113,6 +113,9 @@ def time_decay(paths: PathSet, options: ModelOptions) -> Credits:
 
 
 def position_based(paths: PathSet, options: ModelOptions) -> Credits:
+    if len(options.positions) != 3:
+        raise ConfigError(f"position-based needs three shares (first, middle, last), not {len(options.positions)}",
+                          field="positions", hint="e.g. 0.4,0.2,0.4")
     first_share, middle_share, last_share = options.positions
     if min(options.positions) < 0 or abs(sum(options.positions) - 1) > 1e-9 or first_share + last_share <= 0:
         raise ConfigError(f"position-based shares {options.positions} must be >= 0 and add up to 1", field="positions",

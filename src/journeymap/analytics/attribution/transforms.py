@@ -91,9 +91,10 @@ def frequency(paths: PathSet) -> PathSet:
 
 
 def _member(paths: PathSet, removable: Sequence[str]) -> np.ndarray:
+    """Per touch: is its channel (``direct``; after ``frequency``, the channel of ``direct(2)``) removable?"""
     wanted = np.zeros(len(paths.channels) + 1, dtype=bool)
-    for i, name in enumerate(paths.channels):
-        if name in removable:
+    for i, (name, base) in enumerate(zip(paths.channels, paths.reporting_channels())):
+        if name in removable or base in removable:
             wanted[i] = True
     return wanted[paths.codes]
 
@@ -134,7 +135,7 @@ TRANSFORMS: dict[str, Callable[[PathSet], PathSet]] = {
 CHANNEL_TRANSFORMS: dict[str, Callable[[PathSet, Sequence[str]], PathSet]] = {
     "remove_if_not_all": remove_if_not_all, "remove_if_last_and_not_all": remove_if_last_and_not_all,
 }
-_CALL = re.compile(r"^\s*([a-z_-]+)\s*(?:\((.*)\))?\s*$")
+_CALL = re.compile(r"^\s*([A-Za-z_-]+)\s*(?:\((.*)\))?\s*$")
 
 
 def parse_transform(spec: str) -> tuple[str, tuple[str, ...]]:
@@ -145,7 +146,7 @@ def parse_transform(spec: str) -> tuple[str, tuple[str, ...]]:
     choices = ", ".join([*TRANSFORMS, *(f"{n}(CHANNEL,...)" for n in CHANNEL_TRANSFORMS)])
     if not match:
         raise ConfigError(f"'{spec}' is not a path transform", field="transform", hint=f"use one of {choices}")
-    name, args = match.group(1).replace("-", "_"), match.group(2)
+    name, args = match.group(1).lower().replace("-", "_"), match.group(2)
     if name in TRANSFORMS and args is None:
         return name, ()
     if name in CHANNEL_TRANSFORMS:
