@@ -75,6 +75,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from benchmark_common import describe_code, peers_python  # noqa: E402
 CACHE = HERE / ".cache"
 PEERS_VENV = CACHE / "peers-venv"
 EVENTS_PER_CUSTOMER_GUESS = 9  # the demo averages ~9 touchpoints per customer
@@ -336,19 +338,6 @@ def export_parquet(store: Path) -> Path:
     return parquet
 
 
-def peers_python(upgrade: bool) -> str:
-    """The python of the peers' venv, with the newest retentioneering (created on first use)."""
-    python = PEERS_VENV / "bin" / "python"
-    if not python.exists():
-        CACHE.mkdir(exist_ok=True)
-        subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
-        upgrade = True
-    if upgrade:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "-U", "pip", "retentioneering", "pyarrow"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return str(python)
-
-
 # --- comparisons with retentioneering --------------------------------------------------------
 def compare(out: Path) -> list[str]:
     """Our counts next to retentioneering's where the definitions agree (the end-to-end runs'
@@ -473,7 +462,7 @@ def main() -> None:
         build_store(size)
     python = None
     if not args.no_peers and any(size <= args.peers_up_to for size in sizes):
-        python = peers_python(upgrade=not args.no_upgrade)
+        python = peers_python(PEERS_VENV, ["retentioneering", "pyarrow"], upgrade=not args.no_upgrade)
     began = time.perf_counter()
     runs = {size: measure(size, args, python if size <= args.peers_up_to else None) for size in sizes}
     notes = derived_checks(runs)
@@ -502,18 +491,6 @@ def derived_checks(runs: dict) -> list[str]:
 
 
 runs_load = os.getloadavg()
-
-
-def describe_code() -> str:
-    """The commit measured (and whether the work tree had changes under src/)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
-                              text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=HERE.parent, capture_output=True,
-                               text=True).stdout.strip()
-        return f"journeymap {head}" + (" + uncommitted changes in src/" if dirty else "")
-    except OSError:
-        return "journeymap"
 
 
 def print_targets(runs: dict) -> None:
