@@ -362,9 +362,9 @@ _add("repeats-position_based-exposure", REPEATS, "position_based", {"a": 0.5, "b
 # Time decay, half-life 1 d: ages 2 d, 1 d, 0 -> 1/4, 1/2, 1 (sum 7/4): a 1/7, b 6/7.
 _add("repeats-time_decay", REPEATS, "time_decay", {"a": 1 / 7, "b": 6 / 7}, {"a": 40 / 7, "b": 240 / 7},
      settings={"half_life": DAY})
-# Exposure keeps the FIRST touch of the b run (age 1 d, not the latest, 0): a 2 d, b 1 d -> 1/4, 1/2:
-# a 1/3, b 2/3. (This pins the current rule; keeping the run's latest touch would give a 1/5, b 4/5.)
-_add("repeats-time_decay-exposure", REPEATS, "time_decay", {"a": 1 / 3, "b": 2 / 3}, {"a": 40 / 3, "b": 80 / 3},
+# Exposure collapses the b run into one touch with the run's latest age (0 d): a 2 d, b 0 d -> 1/4, 1:
+# a 1/5, b 4/5.
+_add("repeats-time_decay-exposure", REPEATS, "time_decay", {"a": 1 / 5, "b": 4 / 5}, {"a": 8, "b": 32},
      settings={"half_life": DAY}, transforms=("exposure",))
 # Markov order 1: start -> a 1, start -> c 1; a -> b 1; c -> b 1; b -> b 2 (self-loops), b -> conv 1,
 # b -> null 1. Self-loops do not change where b exits: x(b) = 1/2 = x(a) = x(c), P = 1/2.

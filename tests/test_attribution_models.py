@@ -635,7 +635,7 @@ def test_transforms_on_direct_only_paths_and_an_empty_removable_set(spec, want):
     if spec == "remove_if_last_and_not_all(direct)":
         assert out.ages.tolist() == [30, 20, 10, 3, 2]  # ages follow the kept touches
     if spec == "exposure":
-        assert out.ages.tolist() == [30, 3, 2, 1]  # a run keeps its first touch's age
+        assert out.ages.tolist() == [10, 3, 2, 1]  # a run keeps its latest touch's age
 
 
 def test_transforms_across_several_paths_keep_counts_and_ages_aligned():

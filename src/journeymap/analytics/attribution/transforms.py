@@ -42,12 +42,16 @@ __all__ = ["TRANSFORMS", "apply_transforms", "last_steps", "parse_transform"]
 
 
 def exposure(paths: PathSet) -> PathSet:
-    """Collapse consecutive repeats: A > A > B > A -> A > B > A."""
+    """Collapse consecutive repeats: A > A > B > A -> A > B > A. A run keeps the age of its latest
+    touch (time decay weighs the most recent exposure)."""
     codes = paths.codes
     keep = np.ones(len(codes), dtype=bool)
     keep[1:] = codes[1:] != codes[:-1]
     keep[paths.first] = True
-    return paths.keep(keep)
+    kept = paths.keep(keep)
+    if paths.ages is None or not len(codes):
+        return kept
+    return replace(kept, ages=np.minimum.reduceat(paths.ages, np.flatnonzero(keep)))
 
 
 def unique(paths: PathSet) -> PathSet:
