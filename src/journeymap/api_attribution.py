@@ -82,7 +82,7 @@ class AttributionMixin:
             positions=_positions(positions if positions is not None else settings.positions),
         )
 
-    def _level(self, level: str | None) -> str:
+    def _attribution_level(self, level: str | None) -> str:
         level = (level or self.settings.attribution.level).strip()
         if level not in LEVELS:
             import difflib
@@ -130,9 +130,8 @@ class AttributionMixin:
         for step in steps[1:]:
             predicate = predicate | step_predicate(conversions_log, step)
         conversions = conversion_events(conversions_log, predicate)
-        touches = session_touches(log, self._level(level), self.session_gap(None),
-                                  direct_channel=self.settings.attribution.direct[0] if self.settings.attribution.direct else "direct",
-                                  presorted=presorted)
+        touches = session_touches(log, self._attribution_level(level), self.session_gap(None),
+                                  direct_channels=self.settings.attribution.direct, presorted=presorted)
         customers = self.segment_customers(segment, preset=preset)
         if customers is not None:
             conversions = conversions.semi_join(customers, "customer_id")
@@ -149,9 +148,9 @@ class AttributionMixin:
                                            preset=preset)
                  .order_by(["customer_id", "conversion_index", "touch_index"]).to_pyarrow())
         paths = _journeys_to_paths(table, self.settings.attribution.direct)
-        return self._shape(paths, transform, lookback_steps)
+        return self._shape_paths(paths, transform, lookback_steps)
 
-    def _shape(self, paths: PathSet, transform: str | Sequence[str] | None, lookback_steps: int | None) -> PathSet:
+    def _shape_paths(self, paths: PathSet, transform: str | Sequence[str] | None, lookback_steps: int | None) -> PathSet:
         paths = apply_transforms(paths, transform if transform is not None else self.settings.attribution.transform)
         steps = lookback_steps if lookback_steps is not None else self.settings.attribution.lookback_steps
         return last_steps(paths, steps) if steps else paths
@@ -178,11 +177,11 @@ class AttributionMixin:
                             preset: str | None = None) -> Analysis:
         """Every model (or ``models``) side by side on the same paths: one row per model and
         channel. ``.figure()`` draws grouped bars."""
-        level = self._level(level)
+        level = self._attribution_level(level)
         paths = self.attribution_paths(conversion=conversion, level=level, lookback=lookback,
                                        lookback_steps=lookback_steps, transform=transform, segment=segment, preset=preset)
         dates = {"first": paths.period[0], "last": paths.period[1]} if paths.period else None
-        return self._credits(paths, models, level, self._model_options(order, half_life, positions), spend, dates)
+        return self._attribution_credits(paths, models, level, self._model_options(order, half_life, positions), spend, dates)
 
     def read_attribution_paths(self, df: Any, *, path: str = "path", conversions: str = "conversions",
                                value: str | None = None, nulls: str | None = None, times: str | None = None,
@@ -223,11 +222,11 @@ class AttributionMixin:
                                                      times=times, sep=sep, transform=transform,
                                                      lookback_steps=lookback_steps, direct=direct, on_error=on_error)
         models = model if model is not None else self.settings.attribution.model
-        result = self._credits(paths, models, "channel", self._model_options(order, half_life, positions), spend, None)
+        result = self._attribution_credits(paths, models, "channel", self._model_options(order, half_life, positions), spend, None)
         object.__setattr__(result, "rejects", rejects)
         return result
 
-    def _credits(self, paths: PathSet, models: Sequence[str] | str | None, level: str, options: ModelOptions,
+    def _attribution_credits(self, paths: PathSet, models: Sequence[str] | str | None, level: str, options: ModelOptions,
                  spend: Any, dates) -> Analysis:
         from .figures_attribution import credits_figure
 

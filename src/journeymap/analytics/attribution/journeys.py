@@ -31,6 +31,7 @@ and the touches of each conversion's path.
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -72,12 +73,13 @@ def touch_label(t: ir.Table, level: str) -> ir.StringValue:
     raise ConfigError(f"unknown attribution level '{level}'", field="level", hint="use one of " + ", ".join(LEVELS))
 
 
-def session_touches(log: ir.Table, level: str, gap: _dt.timedelta, *, direct_channel: str = "direct",
+def session_touches(log: ir.Table, level: str, gap: _dt.timedelta, *, direct_channels: Sequence[str] = ("direct",),
                     presorted: bool = False) -> ir.Table:
     """One touch per session: customer_id, session_index, touch_at, touch (the label at
-    ``level`` of the session's first touchpoint) and direct (its channel is ``direct_channel``)."""
+    ``level`` of the session's first touchpoint) and direct (its channel is one of
+    ``direct_channels``)."""
     label = touch_label(log, level)  # checks the level before any work
-    labelled = log.mutate(_touch=label, _direct=(log.channel == direct_channel).fill_null(False))
+    labelled = log.mutate(_touch=label, _direct=log.channel.isin(list(direct_channels)).fill_null(False))
     sessions = sessionize(labelled, gap, ids=False, presorted=presorted)
     first = sessions.touch_index
     return sessions.group_by(["customer_id", "session_index"]).aggregate(
