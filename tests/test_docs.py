@@ -24,7 +24,7 @@ def test_every_canonical_column_is_documented():
 
 def test_every_cli_command_is_documented():
     names = [c.name or c.callback.__name__ for c in app.registered_commands]
-    names += [f"identity {c.name}" for g in app.registered_groups for c in g.typer_instance.registered_commands]
+    names += [f"{g.name} {c.name}" for g in app.registered_groups for c in g.typer_instance.registered_commands]
     for name in names:
         assert f"`journeymap {name}" in README, name
 

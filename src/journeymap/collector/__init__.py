@@ -1,0 +1,1 @@
+"""The collector server of `journeymap serve`: Segment-compatible collection, access keys, message validation."""
