@@ -30,6 +30,7 @@ __all__ = [
     "AnalyticsSettings",
     "ChannelRule",
     "ChannelSettings",
+    "CollectorSettings",
     "ContentSettings",
     "IdentitySettings",
     "IngestSettings",
@@ -234,6 +235,20 @@ class AttributionSettings(_Section):
     )
 
 
+class CollectorSettings(_Section):
+    max_message_bytes: int = Field(
+        32_768, ge=1024, description="Largest message `journeymap serve` accepts, in bytes of JSON (Segment's 32 KB); "
+        "a larger request or batch item gets 413.",
+    )
+    max_batch_bytes: int = Field(
+        512_000, ge=1024, description="Largest /v1/batch request body, in bytes (Segment's 500 KB); a larger one gets 413.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Browser origins allowed to send events (CORS), e.g. "
+        "['https://shop.example']; '*' allows any; empty allows none.",
+    )
+
+
 class SegmentDefinition(_Section):
     description: str = Field("", description="What the segment is, shown by `journeymap segments`.")
     where: str | None = Field(
@@ -262,6 +277,7 @@ class Settings(_Section):
     content: ContentSettings = Field(default_factory=ContentSettings, description="Content and stages.")
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings, description="Behavioural analytics.")
     attribution: AttributionSettings = Field(default_factory=AttributionSettings, description="Attribution.")
+    collector: CollectorSettings = Field(default_factory=CollectorSettings, description="The collector server (journeymap serve).")
     segments: dict[str, SegmentDefinition] = Field(
         default_factory=dict,
         description="Saved segments: [segments.NAME] tables with description, where, did, did_not, within, "
