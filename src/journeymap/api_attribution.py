@@ -31,7 +31,7 @@ import numpy as np
 from .analytics.attribution import (MODELS, NO_TOUCH, ModelOptions, PathSet, apply_transforms, attribute,
                                     find_model, fit_chain, last_steps, transition_rows)
 from .analytics.attribution.aggregated import read_paths
-from .analytics.attribution.journeys import LEVELS, conversion_events, conversion_journeys, session_touches
+from .analytics.attribution.journeys import check_level, conversion_events, conversion_journeys, session_touches
 from .analytics.attribution.report import credit_rows, credit_table
 from .analytics.attribution.spend import spend_by
 from .analytics.result import Analysis, analysis
@@ -83,14 +83,7 @@ class AttributionMixin:
         )
 
     def _attribution_level(self, level: str | None) -> str:
-        level = (level or self.settings.attribution.level).strip()
-        if level not in LEVELS:
-            import difflib
-
-            close = difflib.get_close_matches(level, LEVELS, n=1)
-            raise ConfigError(f"unknown attribution level '{level}'", field="level",
-                              hint=(f"did you mean '{close[0]}'? " if close else "") + "use one of " + ", ".join(LEVELS))
-        return level
+        return check_level((level or self.settings.attribution.level).strip())
 
     def _conversion_steps(self, conversion: str | Sequence[str] | None, preset: str | None) -> list:
         """The conversion steps; the default list (``attribution.conversion``) keeps the events the

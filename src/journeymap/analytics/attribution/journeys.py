@@ -42,7 +42,7 @@ from ...errors import ConfigError
 from ...touchpoints import whole_seconds
 from ..sessions import sessionize
 
-__all__ = ["JOURNEY_COLUMNS", "LEVELS", "conversion_events", "conversion_journeys", "session_touches", "touch_label"]
+__all__ = ["JOURNEY_COLUMNS", "LEVELS", "check_level", "conversion_events", "conversion_journeys", "session_touches", "touch_label"]
 
 #: What a touch can be credited to.
 LEVELS = ("channel", "source_medium", "campaign", "content")
@@ -57,8 +57,20 @@ def _given(value: ir.StringValue) -> ir.StringValue:
     return ibis.ifelse(value.isnull() | (value.strip() == ""), ibis.null("string"), value.cast("string"))
 
 
+def check_level(level: str) -> str:
+    """``level`` if it is one of :data:`LEVELS`, else a ConfigError naming the closest."""
+    if level in LEVELS:
+        return level
+    import difflib
+
+    close = difflib.get_close_matches(level, LEVELS, n=1)
+    raise ConfigError(f"unknown attribution level '{level}'", field="level",
+                      hint=(f"did you mean '{close[0]}'? " if close else "") + "use one of " + ", ".join(LEVELS))
+
+
 def touch_label(t: ir.Table, level: str) -> ir.StringValue:
     """The name a touch is credited under at ``level`` (see the module doc)."""
+    check_level(level)
     channel = _given(t.channel).fill_null("unknown")
     fallback = "(" + channel + ")"
     if level == "channel":
@@ -72,7 +84,7 @@ def touch_label(t: ir.Table, level: str) -> ir.StringValue:
         both_missing = source.isnull() & medium.isnull()
         return ibis.ifelse(both_missing, fallback + " / (none)",
                            source.fill_null("(none)") + " / " + medium.fill_null("(none)"))
-    raise ConfigError(f"unknown attribution level '{level}'", field="level", hint="use one of " + ", ".join(LEVELS))
+    raise AssertionError(level)  # unreachable: check_level above
 
 
 def session_touches(log: ir.Table, level: str, gap: _dt.timedelta, *, direct_channels: Sequence[str] = ("direct",),
