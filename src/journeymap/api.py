@@ -135,6 +135,39 @@ class Journeymap(AttributionMixin, FunnelsMixin, PathsMixin, RetentionMixin, Beh
 
         return explain(self.identity_links(), self.identity_map(), identifier, id_type)
 
+    def customer_timeline(self, customer: str) -> ibis.Table:
+        """Every touchpoint of one customer, oldest first. ``customer`` is a customer_id or any
+        identifier stitched to one (a user id, an anonymous id, a device id ...); an identifier
+        nobody has is an :class:`~journeymap.errors.InputError`.
+
+        >>> import journeymap, tempfile, pathlib
+        >>> from journeymap.demo import DemoSpec, write_demo_files
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = write_demo_files(folder, DemoSpec(customers=30, seed=3))
+        >>> jm = journeymap.open(":memory:")
+        >>> _ = jm.load(folder / "events")
+        >>> someone = jm.events().customer_id.min().to_pyarrow().as_py()
+        >>> timeline = jm.customer_timeline(someone).to_pyarrow()
+        >>> set(timeline["customer_id"].to_pylist()) == {someone}
+        True
+        >>> jm.close()
+        """
+        from .errors import InputError
+
+        events = self.events()
+        customer = str(customer)
+        found = events.filter(events.customer_id == customer).limit(1).count().to_pyarrow().as_py()
+        if not found:
+            ids = self.identity_map()
+            owners = (ids.filter(ids.id_value == customer).select("customer_id").distinct()
+                      .to_pyarrow()["customer_id"].to_pylist())
+            if not owners:
+                raise InputError(f"no customer or identifier '{customer}' in the store",
+                                 hint="use a customer_id (see `journeymap stages --format csv`) or a user, "
+                                 "anonymous or device id")
+            customer = sorted(owners)[0]
+        return events.filter(events.customer_id == customer).order_by(["timestamp", "event_id"])
+
     def export(self, folder: str | Path) -> dict[str, Path]:
         """Write every table as Parquet under ``folder/<table>/`` (for Spark or a warehouse)."""
         folder = Path(folder)

@@ -235,6 +235,7 @@ from . import cli_stages  # noqa: E402,F401  (registers `stages` and `map`)
 from . import cli_behaviour, cli_funnels, cli_paths, cli_retention  # noqa: E402,F401  (the behavioural commands)
 from . import cli_attribution  # noqa: E402,F401  (`attribution`)
 from . import cli_keys  # noqa: E402,F401  (`keys`)
+from . import cli_serve  # noqa: E402,F401  (`serve`)
 
 
 def main() -> None:

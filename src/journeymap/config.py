@@ -247,6 +247,24 @@ class CollectorSettings(_Section):
         default_factory=list, description="Browser origins allowed to send events (CORS), e.g. "
         "['https://shop.example']; '*' allows any; empty allows none.",
     )
+    host: str = Field("127.0.0.1", description="Address `journeymap serve` listens on (0.0.0.0 for every interface).")
+    port: int = Field(8321, ge=0, le=65535, description="Port `journeymap serve` listens on.")
+    spool: str | None = Field(
+        None, description="Folder of the durable spool (accepted events wait there for the next flush); "
+        "default: `<store>.spool` beside the store file.",
+    )
+    flush_interval: str = Field(
+        "5s", pattern=_DURATION, description="How often accepted events are loaded from the spool into the store "
+        "(each flush holds the store read-write for a moment; events show in the API and CLI after it).",
+    )
+    max_pending_mb: int = Field(
+        32, ge=1, description="Bytes (MiB) of accepted events waiting for fsync before requests are shed with 503 "
+        "and Retry-After.",
+    )
+    max_unflushed_mb: int = Field(
+        1024, ge=1, description="Bytes (MiB) spooled but not yet flushed (e.g. while another process holds the "
+        "store) before requests are shed with 429 and Retry-After.",
+    )
 
 
 class SegmentDefinition(_Section):
