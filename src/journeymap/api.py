@@ -213,13 +213,16 @@ def _utc_iso(moment) -> str | None:
 
 
 def open_store(path: str | Path | None = None, *, config: str | Path | None = None,
-               settings: Settings | None = None, read_only: bool = False) -> Journeymap:
+               settings: Settings | None = None, read_only: bool = False,
+               lock_wait: float | None = None) -> Journeymap:
     """Open (creating if needed) the embedded DuckDB store at ``path``.
 
-    ``path`` defaults to ``store.path`` of the settings (journeymap.duckdb).
+    ``path`` defaults to ``store.path`` of the settings (journeymap.duckdb). While another
+    process holds the store for writing, wait up to ``lock_wait`` seconds (default
+    ``store.lock_wait``) for it, then raise :class:`~journeymap.errors.StoreError`.
     """
     settings = settings or load_settings(config)
-    store = Store(path or settings.store.path, settings, read_only=read_only)
+    store = Store(path or settings.store.path, settings, read_only=read_only, lock_wait=lock_wait)
     return Journeymap(ibis.duckdb.from_connection(store.con), settings=settings, store=store)
 
 

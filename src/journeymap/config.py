@@ -55,6 +55,10 @@ class StoreSettings(_Section):
     path: str = Field("journeymap.duckdb", description="DuckDB file of the embedded store (the CLI's --db overrides it).")
     memory_limit: str = Field("2GB", description="DuckDB memory limit; larger work spills to disk (for example '2GB').")
     threads: int | None = Field(None, ge=1, description="DuckDB worker threads; empty = one per core.")
+    lock_wait: float = Field(
+        30, ge=0, description="Seconds to wait when another process holds the store (e.g. `journeymap serve` "
+        "loading its spool) before giving up; 0 fails at once.",
+    )
 
 
 class IngestSettings(_Section):

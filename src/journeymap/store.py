@@ -22,6 +22,7 @@ meta                     store metadata (schema version, the email salt)
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
 
 import duckdb
@@ -80,19 +81,13 @@ class Store:
     """A DuckDB file holding a journeymap store. ``":memory:"`` gives a throwaway one."""
 
     def __init__(self, path: str | Path = "journeymap.duckdb", settings: Settings | None = None,
-                 *, read_only: bool = False) -> None:
+                 *, read_only: bool = False, lock_wait: float | None = None) -> None:
         self.path = str(path)
         self.read_only = read_only
         self.settings = settings or Settings()
         if read_only and self.path != ":memory:" and not Path(self.path).exists():
             raise StoreError(f"no store at {self.path}", hint="run `journeymap load FILES` or `journeymap demo` first, or pass --db")
-        try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.IOException as exc:
-            raise StoreError(
-                f"cannot open the store {self.path}: {exc}",
-                hint="another process (a server or notebook) may hold it for writing; close it or use another --db",
-            ) from None
+        self.con = _connect(self.path, read_only, self.settings.store.lock_wait if lock_wait is None else lock_wait)
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET memory_limit = '{_size(self.settings.store.memory_limit)}'")
         if self.settings.store.threads:
@@ -132,6 +127,27 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _connect(path: str, read_only: bool, lock_wait: float):
+    """``duckdb.connect``, waiting up to ``lock_wait`` seconds while another process holds the
+    file (DuckDB allows one writer process, and a writer excludes every other process)."""
+    deadline = time.monotonic() + lock_wait
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            locked = "lock" in str(exc).lower()
+            if not locked or time.monotonic() + delay > deadline:
+                waited = f" (waited {lock_wait:g} s)" if locked and lock_wait else ""
+                raise StoreError(
+                    f"cannot open the store {path}{waited}: {exc}",
+                    hint="another process (a notebook, a load, or `journeymap serve` flushing) holds it for "
+                    "writing; close it, raise store.lock_wait, or use another --db",
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 def _size(text: str) -> str:

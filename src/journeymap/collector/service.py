@@ -182,7 +182,7 @@ class Collector:
                     continue  # a torn last line after a crash: its request never got an answer
                 rows.append(("collector", item["file"], item["row"], item["column"], item["reason"],
                              item["value"], item["record"], item["rejected_at"]))
-        jm = open_store(self.store_path, settings=self.settings)
+        jm = open_store(self.store_path, settings=self.settings, lock_wait=0)
         try:
             con = jm.store.con
             con.execute("BEGIN")

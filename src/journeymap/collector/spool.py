@@ -484,7 +484,7 @@ class Flusher:
         if not files:
             return FlushResult("idle", seconds=time.perf_counter() - started)
         try:
-            jm = open_store(self.store_path, settings=self.settings or load_settings())
+            jm = open_store(self.store_path, settings=self.settings or load_settings(), lock_wait=0)
         except StoreError as exc:
             if isinstance(exc.__context__, duckdb.IOException):
                 self.stats["busy"] += 1
