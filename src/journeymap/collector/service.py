@@ -76,6 +76,7 @@ class Collector:
         self._task: asyncio.Task | None = None
         self._rejects_lock = threading.Lock()
         self._reject_seq = time.time_ns() // 1000  # rows of collector rejects: unique per server
+        self._unflushed, self._unflushed_at = 0, float("-inf")
         self.counters = {"requests": 0, "accepted": 0, "rejected": 0, "shed_503": 0, "shed_429": 0}
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -122,9 +123,16 @@ class Collector:
             return result
 
     # --- collecting -----------------------------------------------------------------------------
+    def unflushed_bytes(self) -> int:
+        """Bytes spooled but not yet in the store (a folder listing, so cached for 0.25 s)."""
+        now = time.monotonic()
+        if now - self._unflushed_at > 0.25:
+            self._unflushed, self._unflushed_at = self.spool.pending_segments_bytes(), now
+        return self._unflushed
+
     def shed_status(self) -> tuple[int, int] | None:
         """(429, retry-after seconds) when the flusher is too far behind, else None."""
-        if self.spool.pending_segments_bytes() > self.max_unflushed_bytes:
+        if self.unflushed_bytes() > self.max_unflushed_bytes:
             self.counters["shed_429"] += 1
             return 429, max(1, int(self.flush_interval))
         return None
