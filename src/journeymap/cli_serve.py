@@ -59,5 +59,29 @@ def serve_command(
     config = uvicorn.Config(application, loop="uvloop", http="httptools", lifespan="on",
                             log_level="info" if log_requests else "warning", access_log=log_requests,
                             timeout_graceful_shutdown=10, backlog=4096)
-    server = uvicorn.Server(config)
+    server = _Server(config)
     server.run(sockets=[sock])
+    last = collector.last_flush
+    err_console.print(
+        f"journeymap serve: stopped; {collector.counters['accepted']} events accepted, "
+        f"{collector.counters['rejected']} refused; last flush: {last.status if last else 'none'}"
+        + (f" ({last.error})" if last is not None and last.error else ""),
+        markup=False, highlight=False, soft_wrap=True)
+
+
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, but a SIGTERM/SIGINT that led to a clean shutdown (final flush
+        included) ends the process with exit code 0 instead of being raised again."""
+
+        def handle_exit(self, sig, frame) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
+    return Server
+
+
+def _Server(config):
+    return _server_class()(config)
