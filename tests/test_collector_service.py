@@ -186,3 +186,19 @@ def test_the_cli_reads_the_store_while_the_server_runs(tmp_path):
     with journeymap.open(store, read_only=True) as jm:
         assert jm.events().count().execute() == 21  # the last one by the final flush at shutdown
     assert duckdb.__version__  # the store file is a plain DuckDB file
+
+
+def test_the_write_keys_source_is_kept_with_each_event(made):
+    collector, client, auth = made
+    _, app_secret = collector.keys.create("write", "ios-app")
+    app_auth = {"Authorization": "Basic " + base64.b64encode(f"{app_secret}:".encode()).decode()}
+    assert client.post("/v1/track", json=_track(1, "u1"), headers=auth).status_code == 200
+    assert client.post("/v1/track", json=_track(2, "u2"), headers=app_auth).status_code == 200
+    _flush(collector)
+    with journeymap.open(collector.store_path, read_only=True) as jm:
+        rows = jm.events().order_by("event_id").select("event_id", "properties").to_pyarrow().to_pylist()
+        assert [(r["event_id"], json.loads(r["properties"])["collector_source"]) for r in rows] == [
+            ("m-1", "website"), ("m-2", "ios-app")]
+        funnel = jm.stage_funnel(by="property.collector_source").to_pyarrow().to_pylist()
+    assert {(r["collector_source"], r["customers"]) for r in funnel if r["stage"] == "awareness"} == {
+        ("website", 1), ("ios-app", 1)}

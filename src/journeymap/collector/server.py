@@ -206,6 +206,8 @@ def create_app(collector: Collector) -> FastAPI:
                 collector.keep_rejects(errors, endpoint=path, source=key.source)
             status = response_status(messages, errors, endpoint=path)
             if messages and status == 200:
+                for message in messages:  # kept in properties: --by property.collector_source
+                    message["collector_source"] = key.source
                 try:
                     await collector.accept(messages)
                 except SpoolFull as exc:
