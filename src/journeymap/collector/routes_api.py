@@ -4,8 +4,8 @@ Every route calls the same :class:`journeymap.api.Journeymap` method as the CLI 
 same name, on the store opened read-only for the request (see :mod:`.service`), and answers
 ``{"ok": true, "rows": [...], "count": N}``. Parameters are declared (FastAPI validates their
 types: a bad one is a 400 naming it) and go to the API as values: step and segment expressions
-are parsed by journeymap's own parsers into Ibis expressions, so no request text is ever
-spliced into SQL.
+are parsed by journeymap's own parsers into Ibis expressions whose values are typed literals
+(quoted by the SQL compiler), so no request text is ever pasted into SQL.
 """
 
 from typing import Annotated, Literal
