@@ -52,8 +52,15 @@ id and is stored once. Two identical messages sent on purpose without messageId 
 a timestamp are then one message too; Segment's libraries always set messageId.
 
 ``receivedAt`` is set from the server clock (a client's own ``receivedAt`` is replaced, as
-Segment does), so :func:`journeymap.ingest.segment.corrected_timestamp` applies the spec's
-correction: ``timestamp`` when given, else ``receivedAt - (sentAt - originalTimestamp)``.
+Segment does). **Clock skew** is corrected as the Segment spec says: when a message has
+``sentAt`` (the device's clock when it sent the request), its event time is
+``receivedAt - (sentAt - timestamp)``: a device whose clock is two hours fast sends both two
+hours ahead, and the difference is taken out. The device's ``timestamp`` is kept as
+``originalTimestamp`` and the corrected one becomes ``timestamp``, the shape of Segment's own
+archives, so the file reader does not correct it twice. Without ``timestamp``,
+``originalTimestamp`` is corrected the same way by
+:func:`journeymap.ingest.segment.corrected_timestamp`; without ``sentAt`` the ``timestamp`` is
+taken as is (a historical import).
 
 >>> from datetime import datetime, timezone
 >>> now = datetime(2024, 5, 1, 10, 0, 2, tzinfo=timezone.utc)
@@ -61,6 +68,10 @@ correction: ``timestamp`` when given, else ``receivedAt - (sentAt - originalTime
 >>> messages, errors = parse_body(body, endpoint="/v1/track", now=now)
 >>> messages[0]["type"], messages[0]["receivedAt"], errors
 ('track', '2024-05-01T10:00:02+00:00', [])
+>>> skewed = b'{"event": "a", "userId": "u1", "timestamp": "2024-05-01T12:00:00Z", "sentAt": "2024-05-01T12:00:05Z"}'
+>>> message = parse_body(skewed, endpoint="/v1/track", now=now)[0][0]  # the device is 2 h fast
+>>> message["timestamp"], message["originalTimestamp"]
+('2024-05-01T09:59:57+00:00', '2024-05-01T12:00:00Z')
 >>> messages, errors = parse_body(b'{"event": "x"}', endpoint="/v1/track", now=now)
 >>> error_body(response_status(messages, errors, endpoint="/v1/track"), errors)["error"]
 'userId or anonymousId is required'
@@ -328,7 +339,15 @@ def _check_message(message: Any, mtype: str | None, path: str, index: int | None
         if parsed[key] is None:
             shown = repr(value) if isinstance(value, str) and len(value) <= 40 else _kind(value)
             errors.append(err(key, f"{key} is not an ISO-8601 date-time ({shown}); e.g. 2024-05-01T10:00:00.000Z"))
+    if not errors and not clean.get("messageId"):
+        clean["messageId"] = message_id(clean)  # before the clock correction, which differs per retry
     clean["receivedAt"] = clock.received_at
+    if not errors and parsed.get("timestamp") and parsed.get("sentAt"):
+        # the device's clock skew (sentAt vs the server's receivedAt) is taken out of its timestamp,
+        # as Segment and PostHog do; the device's own value is kept as originalTimestamp
+        clean.setdefault("originalTimestamp", clean["timestamp"])
+        clean["timestamp"] = (clock.now - (parsed["sentAt"] - parsed["timestamp"])).isoformat()
+        parsed["timestamp"] = _parse_time(clean["timestamp"])
     if not errors:
         event_time = _parse_time(corrected_timestamp(clean)) or clock.now
         earliest, latest = clock.earliest, clock.latest
@@ -355,8 +374,6 @@ def _check_message(message: Any, mtype: str | None, path: str, index: int | None
     if index is not None and len(encoded) > limits.max_message_bytes:
         return None, [err("", f"the message is {len(encoded):,} bytes, more than collector.max_message_bytes "
                               f"({limits.max_message_bytes:,})", 413)]
-    if not clean.get("messageId"):
-        clean["messageId"] = message_id(clean)
     return clean, []
 
 
