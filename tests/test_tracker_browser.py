@@ -235,7 +235,7 @@ def collector(site, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(chromium):
-    from playwright.sync_api import sync_playwright
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
     with sync_playwright() as p:
         instance = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -336,10 +336,17 @@ def test_anonymous_id_survives_a_second_page_load(collector, site, context):
         page.evaluate(f"location.href = {json.dumps(second)}")  # a navigation with a referrer
     ready(page)
     assert page.evaluate("journeymap.anonymousId()") == anon
-    rows = collector.timeline(anon, until=lambda rows: len(rows) >= 2)
+    # an event just before the page goes away leaves by sendBeacon, not by a second fetch
+    page.evaluate("journeymap.track('Left Page', {}); window.dispatchEvent(new Event('pagehide'))")
+    rows = collector.timeline(anon, until=lambda rows: len(rows) >= 3)
     assert [(r["event"], r["url"], r["anonymous_id"]) for r in rows] == [
-        ("page_view", first, anon), ("page_view", second, anon)]
+        ("page_view", first, anon), ("page_view", second, anon), ("Left Page", second, anon)]
     assert rows[1]["referrer"] == first
+    sent = page.evaluate("window.__jmSent")
+    assert any(rec["kind"] == "beacon" for rec in sent)
+    assert not any(rows[2]["event_id"] in rec["ids"] for rec in sent)
+    wait_until(page, lambda: page.evaluate("localStorage.getItem('jm_queue')") is None,
+               what="the stored queue to empty")
     # cookies cleared: the id comes back from localStorage (and the cookie is restored)
     context.clear_cookies()
     page.reload()

@@ -157,14 +157,16 @@
   }
   function beacon() { // the page is going away: hand everything to the browser
     if (!cfg.writeKey || !cfg.host || !navigator.sendBeacon) return;
+    var all = q.slice(), failing = failures || retryTimer;
     while (q.length) {
       var batch = take(KEEPALIVE_MAX), ok = false;
       try {
         ok = navigator.sendBeacon(cfg.host + "/v1/batch", new Blob([body(batch)], { type: "text/plain" }));
       } catch (e) { /* refused */ }
-      if (!ok) { q = batch.concat(q); return; }
-      if (!failures && !retryTimer) save(null, batch); // else keep them for the next page too
+      if (!ok) { q = batch.concat(q); break; }
+      if (!failing) save(null, batch);
     }
+    if (failing) q = all; // the collector was failing: keep retrying them here and on the next page
   }
 
   var api = {
@@ -190,9 +192,7 @@
     identify: function (userId, traits) {
       if (typeof userId === "object" && userId) { traits = userId; userId = null; }
       if (userId != null && userId !== "") id("jm_user", String(userId));
-      var user = id("jm_user");
-      if (!user) return warn("identify needs a userId");
-      enqueue({ type: "identify", userId: user, traits: obj(traits) });
+      enqueue({ type: "identify", traits: obj(traits) }); // userId: the remembered one, if any
     },
     reset: function () { cookie("jm_user", null); ls("jm_user", null); anon = id("jm_anon", uuid()); },
     flush: function () { flush(); },
