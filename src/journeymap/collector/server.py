@@ -129,8 +129,8 @@ def create_app(collector: Collector) -> FastAPI:
 
         origins = list(settings.collector.cors_origins)
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["POST", "GET", "OPTIONS"],
-                           allow_headers=["Authorization", "Content-Type"], allow_credentials="*" not in origins,
-                           max_age=86400)
+                           allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"],
+                           allow_credentials=False, max_age=86400)
 
     # --- one error shape everywhere ----------------------------------------------------------
     @app.exception_handler(StarletteHTTPException)
