@@ -62,7 +62,7 @@ def test_breakdown_segment_customer_and_rules(demo_dir):
     (["stages", "--by", "chanel"], "Error: setting by: unknown segment key 'chanel'. Fix: did you mean 'channel'?"),
     (["stages", "--segment", "device"], "is not KEY=VALUE"),
     (["stages", "--preset", "six-stage"], "unknown stage preset 'six-stage'"),
-    (["stages", "--customer", "nobody"], "no customer 'nobody' in the store"),
+    (["stages", "--customer", "nobody"], "no customer or identifier 'nobody' in the store"),
     (["stages", "--as-of", "yesterday"], "as_of 'yesterday' is not an ISO date"),
 ])
 def test_mistakes_are_clear_errors(demo_dir, args, message):

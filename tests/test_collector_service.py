@@ -202,3 +202,42 @@ def test_the_write_keys_source_is_kept_with_each_event(made):
         funnel = jm.stage_funnel(by="property.collector_source").to_pyarrow().to_pylist()
     assert {(r["collector_source"], r["customers"]) for r in funnel if r["stage"] == "awareness"} == {
         ("website", 1), ("ios-app", 1)}
+
+
+@pytest.mark.parametrize("encoding, packed, status", [
+    ("gzip", lambda raw: __import__("gzip").compress(raw), 200),
+    ("deflate", lambda raw: __import__("zlib").compress(raw), 200),
+    ("gzip", lambda raw: __import__("gzip").compress(raw)[:-12], 400),             # cut short
+    ("gzip", lambda raw: b"not gzip at all", 400),
+    ("br", lambda raw: raw, 415),
+    ("gzip", lambda raw: __import__("gzip").compress(b" " * 40_000 + raw), 413),   # inflates past 32 KB
+])
+def test_compressed_bodies(made, encoding, packed, status):
+    collector, client, auth = made
+    raw = json.dumps(_track(7)).encode()
+    answer = client.post("/v1/track", content=packed(raw),
+                         headers={**auth, "Content-Type": "application/json", "Content-Encoding": encoding})
+    assert answer.status_code == status, answer.text
+    if status != 200:
+        assert answer.json()["errors"][0]["field"] in ("body", "Content-Encoding")
+
+
+def test_a_bomb_is_not_inflated_past_the_limit(made):
+    import gzip
+
+    collector, client, auth = made
+    bomb = gzip.compress(b"{" * (200 << 20))  # 200 MiB of nothing in a ~200 KB body, over the batch limit
+    assert len(bomb) < 512_000
+    answer = client.post("/v1/batch", content=bomb, headers={**auth, "Content-Encoding": "gzip"})
+    assert answer.status_code == 413
+
+
+def test_a_collector_can_be_started_again_after_a_stop(tmp_path):
+    collector = Collector(tmp_path / "s.duckdb", _settings())
+    _, secret = collector.keys.create("write", "website")
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{secret}:".encode()).decode()}
+    for n in (1, 2):
+        with TestClient(create_app(collector)) as client:
+            assert client.post("/v1/track", json=_track(n), headers=auth).status_code == 200
+    with journeymap.open(collector.store_path, read_only=True) as jm:
+        assert sorted(jm.events().event_id.execute()) == ["m-1", "m-2"]  # each stop flushed

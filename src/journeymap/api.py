@@ -152,21 +152,28 @@ class Journeymap(AttributionMixin, FunnelsMixin, PathsMixin, RetentionMixin, Beh
         True
         >>> jm.close()
         """
+        events = self.events()
+        customer = self.resolve_customer(customer)
+        return events.filter(events.customer_id == customer).order_by(["timestamp", "event_id"])
+
+    def resolve_customer(self, identifier: str) -> str:
+        """The customer_id of ``identifier``: itself when it is a customer_id, else the customer
+        the identifier (user id, anonymous id, device id, e-mail hash) is stitched to. Unknown ->
+        :class:`~journeymap.errors.InputError`."""
         from .errors import InputError
 
         events = self.events()
-        customer = str(customer)
-        found = events.filter(events.customer_id == customer).limit(1).count().to_pyarrow().as_py()
-        if not found:
-            ids = self.identity_map()
-            owners = (ids.filter(ids.id_value == customer).select("customer_id").distinct()
-                      .to_pyarrow()["customer_id"].to_pylist())
-            if not owners:
-                raise InputError(f"no customer or identifier '{customer}' in the store",
-                                 hint="use a customer_id (see `journeymap stages --format csv`) or a user, "
-                                 "anonymous or device id")
-            customer = sorted(owners)[0]
-        return events.filter(events.customer_id == customer).order_by(["timestamp", "event_id"])
+        identifier = str(identifier)
+        if events.filter(events.customer_id == identifier).limit(1).count().to_pyarrow().as_py():
+            return identifier
+        ids = self.identity_map()
+        owners = (ids.filter(ids.id_value == identifier).select("customer_id").distinct()
+                  .to_pyarrow()["customer_id"].to_pylist())
+        if not owners:
+            raise InputError(f"no customer or identifier '{identifier}' in the store",
+                             hint="use a customer_id (see `journeymap stages --format csv`) or a user, "
+                             "anonymous or device id")
+        return sorted(owners)[0]
 
     def export(self, folder: str | Path) -> dict[str, Path]:
         """Write every table as Parquet under ``folder/<table>/`` (for Spark or a warehouse)."""

@@ -56,7 +56,7 @@ def stages_command(
     by: Optional[List[str]] = typer.Option(None, "--by", help="Break down by a segment key: channel, campaign, source, medium, device, landing_page, cohort:week, cohort:month, stage, property.KEY (repeat or comma-separate)."),
     segment: Optional[str] = typer.Option(None, "--segment", help="Only customers in a saved segment (its name) or in KEY=VALUE[,KEY!=VALUE...], e.g. channel=email."),
     rules: bool = typer.Option(False, "--rules", help="Print the stage model (stages, entry rules, descriptions) instead of the funnel."),
-    customer: Optional[str] = typer.Option(None, "--customer", help="Print one customer's stage entries and the touchpoints that triggered them."),
+    customer: Optional[str] = typer.Option(None, "--customer", help="Print one customer's stage entries and the touchpoints that triggered them (a customer_id, or a user, anonymous or device id stitched to one)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="'Now' for days in the current stage (ISO date; default: the latest touchpoint)."),
     fmt: OutputFormat = FormatOption,
 ) -> None:
@@ -72,6 +72,7 @@ def stages_command(
     with _open() as jm:
         model = jm.stage_model(preset)
         if customer is not None:
+            customer = jm.resolve_customer(customer)  # a customer_id, or any identifier stitched to one
             entries = jm.stages(preset, as_of=as_of)
             rows = (entries.filter(entries.customer_id == customer).order_by("stage_index")
                     .drop("exit_event_id").to_pyarrow().to_pylist())

@@ -31,6 +31,9 @@ _TEXT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _HINT = "e.g. 14d, 12h, 30m, 2w"
 
 
+_MAX_SECONDS = 1000 * 365.25 * 86400  # beyond that a timedelta overflows soon, and no journey is that long
+
+
 def parse_duration(value: str | int | float | _dt.timedelta, *, unit: str = "d", field: str = "duration") -> _dt.timedelta:
     """``value`` as a positive timedelta; a bare number counts in ``unit``."""
     if isinstance(value, _dt.timedelta):
@@ -46,6 +49,8 @@ def parse_duration(value: str | int | float | _dt.timedelta, *, unit: str = "d",
         raise ConfigError(f"'{value}' is not a duration", field=field, hint=_HINT)
     if seconds <= 0:
         raise ConfigError(f"duration '{value}' must be greater than zero", field=field, hint=_HINT)
+    if seconds > _MAX_SECONDS:
+        raise ConfigError(f"duration '{value}' is longer than 1000 years", field=field, hint=_HINT)
     return _dt.timedelta(seconds=seconds)
 
 

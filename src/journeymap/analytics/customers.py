@@ -62,13 +62,13 @@ _FIRST = {"channel": "channel", "first_channel": "channel", "campaign": "utm_cam
 _KEY = re.compile(r"^(?:property\.[A-Za-z0-9_$@.-]+|cohort:(?:week|month)|[a-z_]+)$")
 
 
-def _check(key: str) -> str:
+def _check(key: str, field: str = "by") -> str:
     key = key.strip()
     if not _KEY.match(key) or (key not in SEGMENT_KEYS and not key.startswith("property.")):
         import difflib
 
         close = difflib.get_close_matches(key, list(SEGMENT_KEYS), n=1)
-        raise ConfigError(f"unknown segment key '{key}'", field="by",
+        raise ConfigError(f"unknown segment key '{key}'", field=field,
                           hint=(f"did you mean '{close[0]}'? " if close else "") + "keys: " + ", ".join(SEGMENT_KEYS))
     return key
 
@@ -139,7 +139,7 @@ def parse_segment(text: str) -> list[tuple[str, str, str]]:
         if not match or not match.group(3).strip():
             raise ConfigError(f"segment '{part}' is not KEY=VALUE or KEY!=VALUE", field="segment",
                               hint="e.g. --segment channel=email (keys: " + ", ".join(SEGMENT_KEYS) + ")")
-        conditions.append((_check(match.group(1)), match.group(2), match.group(3).strip()))
+        conditions.append((_check(match.group(1), "segment"), match.group(2), match.group(3).strip()))
     if not conditions:
         raise ConfigError("empty segment", field="segment", hint="e.g. --segment channel=email")
     return conditions

@@ -430,7 +430,7 @@ def _parse_batch(document: Any, limits: Limits, clock: _Clock) -> tuple[list[dic
     errors: list[FieldError] = []
     for key in document:
         if key not in _BATCH_KEYS:
-            errors.append(FieldError(key, f"unknown field '{key}' of a batch: a batch has "
+            errors.append(FieldError(key or "body", f"unknown field '{key}' of a batch: a batch has "
                                           f"{', '.join(sorted(_BATCH_KEYS - {'_metadata', 'metadata'}))}", 400))
     items = document.get("batch")
     if items is None:

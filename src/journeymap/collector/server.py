@@ -93,6 +93,26 @@ def _collect_schema(name: str) -> dict:
                           "503": {"description": "Too many writes waiting for disk: retry after Retry-After."}}}
 
 
+def _decode_body(raw: bytes, encoding: str, limit: int) -> tuple[bytes, FieldError | None]:
+    """A ``gzip`` or ``deflate`` body (Segment's libraries can gzip), inflated to at most
+    ``limit`` bytes: a larger result is a 413 (a small bomb cannot fill the memory)."""
+    import zlib
+
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        return raw, FieldError("Content-Encoding", f"unsupported Content-Encoding '{encoding}': send gzip, "
+                                                   "deflate or an uncompressed body", 415)
+    inflater = zlib.decompressobj(wbits=47 if "gzip" in encoding else 15)  # 47: gzip or zlib header
+    try:
+        body = inflater.decompress(raw, limit + 1)
+        if len(body) > limit or inflater.unconsumed_tail:
+            return b"", FieldError("body", f"the body is more than the limit ({limit:,} bytes) once inflated", 413)
+        if not inflater.eof:
+            return b"", FieldError("body", f"the {encoding} body is cut short", 400)
+    except zlib.error as exc:
+        return b"", FieldError("body", f"the body is not valid {encoding} ({exc})", 400)
+    return body, None
+
+
 def _body_write_key(raw: bytes) -> str | None:
     """``writeKey`` of a JSON body (browsers cannot send an Authorization header with sendBeacon)."""
     if b'"writeKey"' not in raw:
@@ -125,10 +145,8 @@ def create_app(collector: Collector) -> FastAPI:
     )
     app.state.collector = collector
     if settings.collector.cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
-
         origins = list(settings.collector.cors_origins)
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["POST", "GET", "OPTIONS"],
+        app.add_middleware(_cors_middleware(), allow_origins=origins, allow_methods=["POST", "GET", "OPTIONS"],
                            allow_headers=["Authorization", "Content-Type"], expose_headers=["Retry-After"],
                            allow_credentials=False, max_age=86400)
 
@@ -188,6 +206,11 @@ def create_app(collector: Collector) -> FastAPI:
             if raw is None:
                 return error_response(413, [FieldError("body", f"the body is more than the limit ({limit:,} bytes)",
                                                        413)])
+            encoding = request.headers.get("content-encoding", "identity").strip().lower()
+            if encoding not in ("", "identity"):
+                raw, problem = _decode_body(raw, encoding, limit)
+                if problem is not None:
+                    return error_response(problem.status, [problem])
             secret = basic_auth_key(request.headers.get("authorization")) or _body_write_key(raw)
             key = collector.keys.verify(secret, "write")
             if key is None:
@@ -238,6 +261,23 @@ def create_app(collector: Collector) -> FastAPI:
 
     add_api_routes(app, collector)
     return app
+
+
+def _cors_middleware():
+    """Starlette's CORS middleware, with a refused preflight in the one error shape."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    class Cors(CORSMiddleware):
+        def preflight_response(self, request_headers) -> Response:
+            response = super().preflight_response(request_headers)
+            if response.status_code < 400:
+                return response
+            reason = response.body.decode("utf-8", "replace").strip() or "CORS preflight refused"
+            headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+            return error_response(response.status_code, [FieldError(
+                "Origin", f"{reason}; allow the origin in collector.cors_origins", response.status_code)], headers)
+
+    return Cors
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:

@@ -81,7 +81,10 @@ class Collector:
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
-        self._stop.clear()
+        if self.spool._closed:  # started again after a stop: a fresh spool over the same folder
+            self.spool = Spool(self.spool_dir, max_pending_bytes=self.spool.max_pending_bytes, fsync=self.spool._fsync)
+            self.flusher.spool = self.spool
+        self._stop = asyncio.Event()  # bound to this start's event loop
         self._task = asyncio.get_running_loop().create_task(self._flush_loop(), name="collector-flusher")
 
     async def stop(self) -> None:
@@ -166,10 +169,12 @@ class Collector:
                     leaf = error.field.rsplit(".", 1)[-1]
                     if leaf in raw:
                         value = raw[leaf] if isinstance(raw[leaf], str) else json.dumps(raw[leaf], default=str)
-                lines.append(json.dumps({
+                line = json.dumps({
                     "file": f"collector:{source}{endpoint}", "row": self._reject_seq, "column": error.field or None,
                     "reason": error.message, "value": value, "record": record, "rejected_at": now,
-                }, ensure_ascii=False) + "\n")
+                }, ensure_ascii=False) + "\n"
+                # a lone UTF-16 surrogate (refused for that reason) cannot be written as UTF-8: keep it as U+FFFD
+                lines.append(line.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
             self.counters["rejected"] += len(errors)
             path = self.spool_dir / _REJECTS.format(os.getpid() % 1_000_000)
             with open(path, "a", encoding="utf-8") as handle:
