@@ -126,10 +126,15 @@ class Server:
     def stderr_text(self) -> str:
         return "".join(self.stderr_lines)[-4000:]
 
-    def memory_kb(self) -> dict[str, int]:
+    @property
+    def worker_pid(self) -> int | None:
+        """The flush worker's pid (a child process that loads the spool into the store)."""
+        return (_health(self.port).get("flusher") or {}).get("worker_pid")
+
+    def memory_kb(self, pid: int | None = None) -> dict[str, int]:
         out = {}
         try:
-            with open(f"/proc/{self.pid}/status") as handle:
+            with open(f"/proc/{pid or self.pid}/status") as handle:
                 for line in handle:
                     if line.startswith(("VmHWM", "VmRSS")):
                         out[line.split(":")[0]] = int(line.split()[1])
@@ -137,10 +142,10 @@ class Server:
             pass
         return out
 
-    def cpu_seconds(self) -> float:
+    def cpu_seconds(self, pid: int | None = None) -> float:
         """User + system CPU seconds of the server process (all its threads) so far."""
         try:
-            with open(f"/proc/{self.pid}/stat") as handle:
+            with open(f"/proc/{pid or self.pid}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except OSError:
@@ -303,7 +308,10 @@ class Load:
 
 
 async def _client(port: int, auth: str, kinds: list[Bodies], kind_index: int, counter, load: Load,
-                  stop: asyncio.Event, *, record: bool, retry_share: float, rng: random.Random) -> None:
+                  stop: asyncio.Event, *, record: bool, retry_share: float, rng: random.Random,
+                  interval: float | None = None) -> None:
+    """One keep-alive connection. With ``interval`` it sends at fixed times (open loop: a
+    request's latency counts from when it was due, so a stall is not hidden by not sending)."""
     loop = asyncio.get_running_loop()
     try:
         _, conn = await loop.create_connection(_Conn, "127.0.0.1", port)
@@ -315,8 +323,13 @@ async def _client(port: int, auth: str, kinds: list[Bodies], kind_index: int, co
             "content-type: application/json\r\ncontent-length: ").encode()
     perf = time.perf_counter
     pending: int | None = None  # a shed request, sent again
+    due = perf() + (rng.random() * interval if interval else 0.0)
     try:
         while not stop.is_set():
+            if interval:
+                wait = due - perf()
+                if wait > 0:
+                    await asyncio.sleep(wait)
             if pending is not None:
                 n, pending = pending, None
             elif retry_share and load.acked and rng.random() < retry_share:
@@ -333,7 +346,8 @@ async def _client(port: int, auth: str, kinds: list[Bodies], kind_index: int, co
             else:
                 n = next(counter)
             body = bodies.body(n)
-            started = perf()
+            started = due if interval else perf()
+            due += interval or 0.0
             try:
                 status, retry_after, _ = await conn.request(head + str(len(body)).encode() + b"\r\n\r\n" + body)
             except ConnectionError:
@@ -362,7 +376,8 @@ async def _client(port: int, auth: str, kinds: list[Bodies], kind_index: int, co
 
 
 async def run_load(port: int, key: str, plan: list[tuple[Bodies, int]], *, warmup: float, seconds: float,
-                   record: bool = False, retry_share: float = 0.0, kill=None, seed: int = 0) -> Load:
+                   record: bool = False, retry_share: float = 0.0, kill=None, seed: int = 0,
+                   rate: float | None = None) -> Load:
     """Drive the server with ``plan`` = [(bodies, connections), ...] for warmup + seconds.
 
     ``kill`` (for the crash run): an async callable run once the first 200 arrived; the load
@@ -373,8 +388,10 @@ async def run_load(port: int, key: str, plan: list[tuple[Bodies, int]], *, warmu
     kinds = [bodies for bodies, _ in plan]
     counters = [iter(range(1, 1 << 62)) for _ in plan]
     rng = random.Random(seed)
+    connections_in_all = sum(connections for _, connections in plan)
+    interval = connections_in_all / rate if rate else None  # each connection's share of the offered rate
     tasks = [asyncio.create_task(_client(port, auth, kinds, i, counters[i], load, stop, record=record,
-                                         retry_share=retry_share, rng=rng))
+                                         retry_share=retry_share, rng=rng, interval=interval))
              for i, (_, connections) in enumerate(plan) for _ in range(connections)]
     began = time.perf_counter()
     load.window_start = began + warmup
@@ -466,8 +483,9 @@ def _profile_report(out: Path, top: int = 15) -> str:
     return "\n".join(lines)
 
 
-def throughput(root: Path, kind: str, args) -> dict:
-    store = _new_store(root, kind)
+def throughput(root: Path, kind: str, args, rate: float | None = None) -> dict:
+    """Saturate the server with ``kind`` requests, or (``rate``) offer that many requests/s."""
+    store = _new_store(root, kind + ("-paced" if rate else ""))
     key = write_key(store)
     server = Server(store, flush_interval=args.flush_interval)
     try:
@@ -476,22 +494,26 @@ def throughput(root: Path, kind: str, args) -> dict:
             f"{args.warmup:g} s warm-up + {args.seconds:g} s window")
         cpu0 = [None]
         spy = None
+        worker = server.worker_pid
 
         async def main() -> Load:
             async def mark():
                 nonlocal spy
                 await asyncio.sleep(args.warmup)
-                cpu0[0] = (server.cpu_seconds(), time.perf_counter(), os.times())
+                cpu0[0] = (server.cpu_seconds(), time.perf_counter(), os.times(),
+                           server.cpu_seconds(worker) if worker else 0.0)
                 if args.profile:
                     spy = _profile_start(server.pid, args.seconds, root / f"{kind}.pyspy")
             marker = asyncio.create_task(mark())
             load = await run_load(server.port, key, [(bodies, args.connections)], warmup=args.warmup,
-                                  seconds=args.seconds)
+                                  seconds=args.seconds, rate=rate)
             await marker
             return load
 
         load = _run(main())
         cpu_server = server.cpu_seconds() - cpu0[0][0]
+        cpu_worker = (server.cpu_seconds(worker) - cpu0[0][3]) if worker else 0.0
+        worker_memory = server.memory_kb(worker) if worker else {}
         elapsed = time.perf_counter() - cpu0[0][1]
         gen = os.times()
         cpu_gen = (gen.user + gen.system) - (cpu0[0][2].user + cpu0[0][2].system)
@@ -509,11 +531,12 @@ def throughput(root: Path, kind: str, args) -> dict:
     ids = stored_event_ids(store)
     window = load.window_end - load.window_start
     return {
-        "kind": kind, "window": window, "rps": load.ok_requests / window, "eps": load.ok_events / window,
+        "kind": kind, "rate": rate, "window": window, "rps": load.ok_requests / window, "eps": load.ok_events / window,
         "p50": _pct(load.latencies, 0.50) * 1000, "p99": _pct(load.latencies, 0.99) * 1000,
         "max": max(load.latencies, default=float("nan")) * 1000, "statuses": dict(load.statuses),
         "peak_mb": memory.get("VmHWM", 0) / 1024, "rss_mb": memory.get("VmRSS", 0) / 1024,
         "server_cpu": cpu_server / elapsed, "gen_cpu": cpu_gen / elapsed,
+        "worker_peak_mb": worker_memory.get("VmHWM", 0) / 1024, "worker_cpu": cpu_worker / elapsed,
         "acked": load.total_ok_events, "stored": len(ids), "stored_distinct": len(set(ids)),
         "stop_seconds": flush_seconds, "health": health, "profile": profile,
     }
@@ -615,13 +638,18 @@ def report(results: list[dict], kills: list[dict], args, temp: Path) -> bool:
     passed = True
     if results:
         print("| endpoint | requests/s | events/s | p50 ms | p99 ms | max ms | non-200 (window) | server peak RSS | "
-              "server CPU | events per server CPU-s | generator CPU | acked = stored | target | result |")
-        print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|---|")
+              "server CPU | events per server CPU-s | flush worker peak RSS | flush worker CPU | generator CPU | "
+              "acked = stored | target | result |")
+        print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|")
         for r in results:
-            if r["kind"] == "track":
-                label = "`/v1/track` (1 event)"
+            if r["kind"] == "track" and r["rate"]:
+                label = f"`/v1/track` (1 event), {r['rate']:,.0f} req/s offered"
                 target = f">= {TARGET_TRACK_RPS:,} req/s, p99 <= {TARGET_TRACK_P99_MS:g} ms"
-                ok = r["rps"] >= TARGET_TRACK_RPS and r["p99"] <= TARGET_TRACK_P99_MS
+                ok = r["rps"] >= 0.98 * TARGET_TRACK_RPS and r["p99"] <= TARGET_TRACK_P99_MS
+            elif r["kind"] == "track":
+                label = "`/v1/track` (1 event), as fast as it goes"
+                target = f">= {TARGET_TRACK_RPS:,} req/s"
+                ok = r["rps"] >= TARGET_TRACK_RPS
             else:
                 label = f"`/v1/batch` ({args.batch_size} events)"
                 target = f">= {TARGET_BATCH_EVENTS:,} events/s"
@@ -632,7 +660,8 @@ def report(results: list[dict], kills: list[dict], args, temp: Path) -> bool:
             statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["statuses"].items())) or "none"
             print(f"| {label} | {r['rps']:,.0f} | {r['eps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['max']:.0f} | "
                   f"{statuses} | {r['peak_mb']:,.0f} MB | {r['server_cpu']:.0%} | "
-                  f"{r['eps'] / r['server_cpu'] if r['server_cpu'] else float('nan'):,.0f} | {r['gen_cpu']:.0%} | "
+                  f"{r['eps'] / r['server_cpu'] if r['server_cpu'] else float('nan'):,.0f} | "
+                  f"{r['worker_peak_mb']:,.0f} MB | {r['worker_cpu']:.0%} | {r['gen_cpu']:.0%} | "
                   f"{r['acked']:,} = {r['stored']:,}{'' if intact else ' (MISMATCH)'} | {target} | {_verdict(ok)} |")
     if kills:
         print("\n| kill -9 run | killed after | acknowledged ids (requests) | resent ids | in the store at the kill | "
@@ -650,7 +679,8 @@ def report(results: list[dict], kills: list[dict], args, temp: Path) -> bool:
         spool = r["health"].get("spool_counters", {})
         flusher = r["health"].get("flusher", {})
         last = r["health"].get("last_flush") or {}
-        print(f"* {r['kind']}: {spool.get('appended', 0):,} messages spooled in "
+        print(f"* {r['kind']}{' at %s req/s' % format(r['rate'], ',.0f') if r['rate'] else ''}: "
+              f"{spool.get('appended', 0):,} messages spooled in "
               f"{spool.get('fsyncs', 0):,} fsyncs "
               f"({spool.get('appended', 0) / max(1, spool.get('fsyncs', 1)):.1f} per fsync); "
               f"{flusher.get('flushes', 0)} flushes during the run (last {last.get('seconds', 0):.2f} s), "
@@ -658,8 +688,10 @@ def report(results: list[dict], kills: list[dict], args, temp: Path) -> bool:
               f"{r['health'].get('unflushed_bytes', 0) / 1e6:.1f} MB; SIGTERM to exit (final flush) "
               f"{r['stop_seconds']:.1f} s; RSS at the end {r['rss_mb']:,.0f} MB.")
     print("* requests/s and events/s count 200s completed in the window; latency is send to last byte of the "
-          "response of requests started in it; CPU is the share of one core over the window "
-          "(server: all its threads; generator: this process); events per server CPU-s = events/s / server CPU, "
+          "response of requests started in it (offered-rate run: from when the request was due, so a stall "
+          "counts for every request it delays); CPU is the share of one core over the window "
+          "(server: all its threads; flush worker: the child process that loads the spool into the store; "
+          "generator: this process); events per server CPU-s = events/s / server CPU, "
           "what one dedicated core would sustain (robust to other load on the machine).")
     print("* kill -9: ``lost`` = acknowledged messageIds not in `events.event_id` after a restart and a final "
           "flush; ``stored twice`` = event_ids stored more than once. The kill lands 1 s to "
@@ -701,6 +733,8 @@ def main() -> None:
     temp = Path(tempfile.mkdtemp(prefix="journeymap-collector-bench-", dir=args.tmp))
     try:
         results = [throughput(temp, kind, args) for kind in ("track", "batch") if kind in parts]
+        if "track" in parts:  # the target's own terms: 5,000 requests/s offered, and their p99
+            results.insert(1, throughput(temp, "track", args, rate=TARGET_TRACK_RPS))
         kills = [kill_run(temp, i, args, rng) for i in range(args.kill_runs)] if "kill" in parts else []
         passed = report(results, kills, args, temp)
     finally:

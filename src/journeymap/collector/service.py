@@ -10,7 +10,9 @@ does no other process can open it at all. So the server never keeps the store op
 * accepted messages go to the :class:`~.spool.Spool` (fsync'd before the 200);
 * every ``flush_interval`` the flusher seals the current segment and loads the sealed ones
   (channel classification, identity stitching, dedup by messageId) in one read-write session
-  of a few seconds, then closes the store;
+  of a few seconds, then closes the store. ``journeymap serve`` runs the load in a child
+  process (:class:`~.flush_worker.FlushWorker`), so its seconds of Python do not hold the
+  server's GIL;
 * the JSON API opens the store read-only per request and closes it after;
 * the gate (:attr:`Collector.gate`, a lock) keeps the flusher and the API's reads apart.
 
@@ -40,7 +42,8 @@ from typing import Any, Iterator
 from ..durations import parse_duration
 from .keys import KeyStore
 from .messages import FieldError, Limits
-from .spool import Flusher, FlushResult, Spool
+from .flush_worker import FlushWorker, load_into_store
+from .spool import FlushResult, Spool, count_flush
 
 __all__ = ["Collector", "spool_path_for_store"]
 
@@ -57,7 +60,8 @@ class Collector:
     """Spool + flusher + rejects + read gate for one store (see the module doc)."""
 
     def __init__(self, store_path: str | os.PathLike, settings, *, spool_dir: str | os.PathLike | None = None,
-                 flush_interval: str | float | None = None, fsync: bool = True) -> None:
+                 flush_interval: str | float | None = None, fsync: bool = True, flush_worker: bool = False,
+                 max_files: int = 64) -> None:
         self.store_path = str(store_path)
         self.settings = settings
         conf = settings.collector
@@ -67,7 +71,11 @@ class Collector:
         self.limits = Limits.from_settings(settings)
         self.max_unflushed_bytes = conf.max_unflushed_mb * 1024 * 1024
         self.spool = Spool(self.spool_dir, max_pending_bytes=conf.max_pending_mb * 1024 * 1024, fsync=fsync)
-        self.flusher = Flusher(self.spool, self.store_path, settings)
+        self.max_files = max_files
+        self.use_worker = flush_worker
+        self.worker: FlushWorker | None = None
+        self.flusher_stats: dict[str, Any] = {"flushes": 0, "busy": 0, "files": 0, "accepted": 0,
+                                              "duplicates": 0, "rejected": 0}
         self.keys = KeyStore.for_store(self.store_path)
         self.gate = threading.Lock()  # the flusher's read-write session vs the API's read-only ones
         self.last_flush: FlushResult | None = None
@@ -83,7 +91,11 @@ class Collector:
     async def start(self) -> None:
         if self.spool._closed:  # started again after a stop: a fresh spool over the same folder
             self.spool = Spool(self.spool_dir, max_pending_bytes=self.spool.max_pending_bytes, fsync=self.spool._fsync)
-            self.flusher.spool = self.spool
+        if self.use_worker and self.worker is None:
+            # started from the event loop's thread, which lives as long as the server: the child's
+            # death signal is tied to the thread that started it
+            self.worker = FlushWorker(self.store_path, self.settings)
+            self.worker.start()
         self._stop = asyncio.Event()  # bound to this start's event loop
         self._task = asyncio.get_running_loop().create_task(self._flush_loop(), name="collector-flusher")
 
@@ -97,7 +109,10 @@ class Collector:
         try:
             await asyncio.to_thread(self._flush_locked, True)
         except Exception as exc:  # noqa: BLE001 - the segments stay on disk for the next start
-            self.flusher.stats["last_error"] = f"{type(exc).__name__}: {exc}"
+            self.flusher_stats["last_error"] = f"{type(exc).__name__}: {exc}"
+        if self.worker is not None:
+            await asyncio.to_thread(self.worker.close)
+            self.worker = None
 
     def next_flush_wait(self) -> float:
         """Seconds until the next flush: ``flush_interval``, or twice the last flush's duration
@@ -117,8 +132,8 @@ class Collector:
             try:
                 await self.flush()
             except Exception as exc:  # noqa: BLE001 - a failed flush leaves the files; retried next time
-                self.flusher.stats["errors"] = self.flusher.stats.get("errors", 0) + 1
-                self.flusher.stats["last_error"] = f"{type(exc).__name__}: {exc}"
+                self.flusher_stats["errors"] = self.flusher_stats.get("errors", 0) + 1
+                self.flusher_stats["last_error"] = f"{type(exc).__name__}: {exc}"
 
     async def flush(self) -> FlushResult:
         """Seal the current segment and load everything sealed (plus rejects) into the store."""
@@ -126,11 +141,20 @@ class Collector:
         return await asyncio.to_thread(self._flush_locked, False)
 
     def _flush_locked(self, include_current: bool) -> FlushResult:
+        """One flush of the sealed segments and the rejects, in the worker process if there is
+        one (``include_current`` first seals the current segment: only once appends stopped)."""
         with self.gate:
-            result = self.flusher.flush_once(include_current=include_current)
-            if result.status != "busy":
-                self._flush_rejects()
+            if include_current and self.spool._size:
+                self.spool._rotate_now()
+            segments = self.spool.sealed_segments()[: self.max_files]
+            rejects = self._stage_rejects()
+            if self.worker is not None:
+                result = self.worker.flush(segments, rejects)
+            else:
+                result = load_into_store(self.store_path, self.settings, segments, rejects)
+            count_flush(self.flusher_stats, result)
             self.last_flush = result
+            self._unflushed_at = float("-inf")
             return result
 
     # --- collecting -----------------------------------------------------------------------------
@@ -180,42 +204,13 @@ class Collector:
             with open(path, "a", encoding="utf-8") as handle:
                 handle.write("".join(lines))
 
-    def _flush_rejects(self) -> int:
-        """Move the rejects files into the store's ``rejects`` table (caller holds the gate)."""
-        files = sorted(self.spool_dir.glob("rejects-*.ndjson"))
-        if not files:
-            return 0
-        from ..api import open_store
-
+    def _stage_rejects(self) -> list[Path]:
+        """Rename the rejects files to ``.flushing`` (new refusals go to a fresh file) and list
+        them with any left staged by an earlier flush that did not finish."""
         with self._rejects_lock:
-            staged = []
-            for path in files:
-                moved = path.with_suffix(".flushing")
-                os.replace(path, moved)
-                staged.append(moved)
-        staged += [p for p in self.spool_dir.glob("rejects-*.flushing") if p not in staged]
-        rows = []
-        for path in staged:
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    item = json.loads(line)
-                except ValueError:
-                    continue  # a torn last line after a crash: its request never got an answer
-                rows.append(("collector", item["file"], item["row"], item["column"], item["reason"],
-                             item["value"], item["record"], item["rejected_at"]))
-        jm = open_store(self.store_path, settings=self.settings, lock_wait=0)
-        try:
-            con = jm.store.con
-            con.execute("BEGIN")
-            con.executemany("""INSERT INTO rejects SELECT ?, ?, ?, ?, ?, ?, ?, ?::TIMESTAMPTZ
-                WHERE NOT EXISTS (SELECT 1 FROM rejects WHERE file = ? AND "row" = ?)""",
-                            [r + (r[1], r[2]) for r in rows])
-            con.execute("COMMIT")
-        finally:
-            jm.close()
-        for path in staged:
-            path.unlink(missing_ok=True)
-        return len(rows)
+            for path in self.spool_dir.glob("rejects-*.ndjson"):
+                os.replace(path, path.with_suffix(".flushing"))
+        return sorted(self.spool_dir.glob("rejects-*.flushing"))
 
     # --- reading --------------------------------------------------------------------------------
     @contextmanager
@@ -244,5 +239,5 @@ class Collector:
                                                      "seconds": round(last.seconds, 3), "error": last.error},
             "counters": dict(self.counters),
             "spool_counters": self.spool.stats(),
-            "flusher": {k: v for k, v in self.flusher.stats.items()},
+            "flusher": {**self.flusher_stats, "worker_pid": self.worker.pid if self.worker else None},
         }

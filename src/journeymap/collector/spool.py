@@ -80,7 +80,6 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import threading
 import time
 from collections import OrderedDict
@@ -331,7 +330,8 @@ class Spool:
                     continue
                 seen.add(mid)
                 ids.append(mid)
-            chunks.append(_encode(message))
+            line = getattr(message, "line", None)  # a checked Message comes encoded
+            chunks.append(line if line is not None else _encode(message))
         if chunks:
             size = sum(map(len, chunks))
             if self._pending_bytes and self._pending_bytes + size > self.max_pending_bytes:
@@ -441,6 +441,18 @@ class FlushResult:
     seconds: float = 0.0
 
 
+def count_flush(stats: dict, result: FlushResult) -> None:
+    """Add one flush's outcome to a flusher's counters."""
+    if result.status == "busy":
+        stats["busy"] += 1
+    elif result.status == "flushed":
+        stats["flushes"] += 1
+        stats["files"] += len(result.files)
+        if result.summary is not None:
+            for key in ("accepted", "duplicates", "rejected"):
+                stats[key] += getattr(result.summary, key)
+
+
 class Flusher:
     """Loads sealed spool segments into the DuckDB store, then deletes (or archives) them.
 
@@ -471,42 +483,15 @@ class Flusher:
         ``include_current`` first seals the current segment; only for a spool that no event
         loop is appending to (the async :meth:`flush` rotates safely while appends run).
         """
-        import duckdb
-
-        from ..api import open_store
         from ..config import load_settings
-        from ..errors import StoreError
+        from .flush_worker import load_into_store
 
-        started = time.perf_counter()
         if include_current and self.spool is not None and self.spool._size:
             self.spool._rotate_now()
         files = self._sealed()[: self.max_files]
-        if not files:
-            return FlushResult("idle", seconds=time.perf_counter() - started)
-        try:
-            jm = open_store(self.store_path, settings=self.settings or load_settings(), lock_wait=0)
-        except StoreError as exc:
-            if isinstance(exc.__context__, duckdb.IOException):
-                self.stats["busy"] += 1
-                return FlushResult("busy", [str(f) for f in files], error=str(exc),
-                                   seconds=time.perf_counter() - started)
-            raise
-        try:
-            summary = jm.load(*files, format="ndjson")  # returns after the load's transaction committed
-        finally:
-            jm.close()
-        for path in files:
-            if self.archive:
-                (self.folder / "archive").mkdir(exist_ok=True)
-                shutil.move(str(path), self.folder / "archive" / path.name)
-            else:
-                path.unlink(missing_ok=True)
-        _fsync_dir(self.folder)
-        self.stats["flushes"] += 1
-        self.stats["files"] += len(files)
-        for key in ("accepted", "duplicates", "rejected"):
-            self.stats[key] += getattr(summary, key)
-        return FlushResult("flushed", [str(f) for f in files], summary, seconds=time.perf_counter() - started)
+        result = load_into_store(self.store_path, self.settings or load_settings(), files, [], archive=self.archive)
+        count_flush(self.stats, result)
+        return result
 
     async def flush(self, *, rotate: bool = True) -> FlushResult:
         """Seal the current segment (when ``rotate`` and it holds anything), then
