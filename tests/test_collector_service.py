@@ -45,6 +45,15 @@ def _flush(collector: Collector) -> FlushResult:
     return collector._flush_locked(False)
 
 
+def _hold(store: str) -> subprocess.Popen:
+    """Another process holding the store read-write (as a notebook or a load would)."""
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, duckdb; con = duckdb.connect(sys.argv[1]); print('holding', flush=True); "
+        "time.sleep(60)"), store], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
 def test_the_spool_sits_beside_the_store(tmp_path):
     assert spool_path_for_store(tmp_path / "shop.duckdb") == tmp_path / "shop.duckdb.spool"
 
@@ -97,11 +106,8 @@ def test_flushes_are_spaced_by_their_cost(made):
 def test_a_busy_store_keeps_the_events_for_the_next_flush(made):
     collector, client, auth = made
     assert client.post("/v1/track", json=_track(1), headers=auth).status_code == 200
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time, duckdb; con = duckdb.connect(sys.argv[1]); print('holding', flush=True); "
-        "time.sleep(60)"), collector.store_path], stdout=subprocess.PIPE, text=True)
+    holder = _hold(collector.store_path)
     try:
-        assert holder.stdout.readline().strip() == "holding"
         result = _flush(collector)
         assert result.status == "busy" and result.files
         assert collector.spool.sealed_segments()  # still on disk
@@ -241,3 +247,21 @@ def test_a_collector_can_be_started_again_after_a_stop(tmp_path):
             assert client.post("/v1/track", json=_track(n), headers=auth).status_code == 200
     with journeymap.open(collector.store_path, read_only=True) as jm:
         assert sorted(jm.events().event_id.execute()) == ["m-1", "m-2"]  # each stop flushed
+
+
+def test_rejects_staged_by_a_busy_flush_are_not_overwritten(made):
+    collector, client, auth = made
+    bad = {"userId": "u1", "timestamp": "2026-11-20T10:00:00Z"}  # no event
+    assert client.post("/v1/track", json=bad, headers=auth).status_code == 400
+    holder = _hold(collector.store_path)  # another process holds the store: the flushes keep their files
+    try:
+        assert _flush(collector).status == "busy"
+        assert client.post("/v1/track", json=bad, headers=auth).status_code == 400
+        assert _flush(collector).status == "busy"
+    finally:
+        holder.kill()
+        holder.wait(30)
+    assert len(list(collector.spool_dir.glob("rejects-*.flushing"))) == 2
+    assert _flush(collector).status == "flushed"
+    with journeymap.open(collector.store_path, read_only=True) as jm:
+        assert jm.rejects().count().execute() == 2

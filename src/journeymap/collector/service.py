@@ -209,7 +209,8 @@ class Collector:
         them with any left staged by an earlier flush that did not finish."""
         with self._rejects_lock:
             for path in self.spool_dir.glob("rejects-*.ndjson"):
-                os.replace(path, path.with_suffix(".flushing"))
+                # a unique name: a staged file of an earlier, busy flush must not be overwritten
+                os.replace(path, path.with_name(f"{path.stem}-{time.time_ns()}.flushing"))
         return sorted(self.spool_dir.glob("rejects-*.flushing"))
 
     # --- reading --------------------------------------------------------------------------------
