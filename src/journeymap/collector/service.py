@@ -77,6 +77,10 @@ class Collector:
         self.flusher_stats: dict[str, Any] = {"flushes": 0, "busy": 0, "files": 0, "accepted": 0,
                                               "duplicates": 0, "rejected": 0}
         self.keys = KeyStore.for_store(self.store_path)
+        if not Path(self.store_path).exists():  # create it now, so readers can open it before the first flush
+            from ..api import open_store
+
+            open_store(self.store_path, settings=settings, lock_wait=0).close()
         self.gate = threading.Lock()  # the flusher's read-write session vs the API's read-only ones
         self.last_flush: FlushResult | None = None
         self.started_at = datetime.now(timezone.utc)
