@@ -265,3 +265,10 @@ def test_rejects_staged_by_a_busy_flush_are_not_overwritten(made):
     assert _flush(collector).status == "flushed"
     with journeymap.open(collector.store_path, read_only=True) as jm:
         assert jm.rejects().count().execute() == 2
+
+
+def test_json_answers_have_no_nan():
+    from journeymap.collector.server import json_response
+
+    body = json.loads(json_response({"rows": [{"conversion": float("nan"), "lift": float("-inf"), "n": 3}]}).body)
+    assert body == {"rows": [{"conversion": None, "lift": None, "n": 3}]}

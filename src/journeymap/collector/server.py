@@ -42,8 +42,27 @@ _log = logging.getLogger("journeymap.collector")
 
 
 def json_response(data: Any, status: int = 200, headers: dict | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, default=_plain, separators=(",", ":")).encode("utf-8")
-    return Response(body, status_code=status, media_type=_JSON, headers=headers)
+    """JSON of ``data``; NaN and infinities (a ratio over nothing) become null, as JSON has neither."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, default=_plain, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(data), ensure_ascii=False, default=_plain, separators=(",", ":"))
+    return Response(text.encode("utf-8"), status_code=status, media_type=_JSON, headers=headers)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None.
+
+    >>> _finite({"a": [1.0, float("nan")], "b": float("inf")})
+    {'a': [1.0, None], 'b': None}
+    """
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:
