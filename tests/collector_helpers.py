@@ -19,6 +19,17 @@ from journeymap.config import Settings, load_settings
 ERROR_KEYS = {"ok", "error", "errors", "status"}
 
 
+def make_demo_store(folder: Path, *, customers: int, seed: int) -> Path:
+    """A store at ``folder/demo.duckdb`` loaded with a small demo population (its files in ``folder/files``)."""
+    from journeymap.demo import DemoSpec, write_demo_files
+
+    write_demo_files(folder / "files", DemoSpec(customers=customers, seed=seed))
+    store = folder / "demo.duckdb"
+    with journeymap.open(store) as jm:
+        jm.load(folder / "files" / "events")
+    return store
+
+
 def basic(secret: str) -> dict[str, str]:
     """Segment's write-key header: HTTP Basic with the key as user name and an empty password."""
     return {"Authorization": "Basic " + base64.b64encode(f"{secret}:".encode()).decode()}

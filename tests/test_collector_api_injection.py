@@ -10,7 +10,8 @@ import journeymap
 from journeymap.collector.server import create_app
 from journeymap.collector.service import Collector
 from journeymap.config import settings_from_toml
-from journeymap.demo import DemoSpec, write_demo_files
+
+from .collector_helpers import make_demo_store
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -40,12 +41,8 @@ PARAMETERS = [
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("inj")
-    files = folder / "files"
-    write_demo_files(files, DemoSpec(customers=150, seed=9))
-    store = folder / "s.duckdb"
-    with journeymap.open(store) as jm:
-        jm.load(files / "events")
+    store = make_demo_store(tmp_path_factory.mktemp("inj"), customers=150, seed=9)
+    with journeymap.open(store, read_only=True) as jm:
         before = jm.events().count().execute(), jm.identity_map().count().execute()
     collector = Collector(store, settings_from_toml("[collector]\nflush_interval = '1h'\n"))
     _, token = collector.keys.create("read", "test")

@@ -12,14 +12,12 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-import journeymap
 from journeymap.collector.keys import KeyStore
 from journeymap.collector.server import create_app
 from journeymap.collector.service import Collector
 from journeymap.config import load_settings
-from journeymap.demo import DemoSpec, write_demo_files
 
-from .collector_helpers import ERROR_KEYS, basic, bearer
+from .collector_helpers import ERROR_KEYS, basic, bearer, make_demo_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -29,11 +27,7 @@ MAX_EXAMPLES = 15
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory):
     """A small demo store (the API answers fast), with a write key and a read token."""
-    folder = tmp_path_factory.mktemp("fuzz-demo")
-    write_demo_files(folder, DemoSpec(customers=60, seed=7))
-    store = folder / "demo.duckdb"
-    with journeymap.open(store) as jm:
-        jm.load(folder / "events")
+    store = make_demo_store(tmp_path_factory.mktemp("fuzz-demo"), customers=60, seed=7)
     keys = KeyStore.for_store(store)
     _, write = keys.create("write", "fuzz")
     _, read = keys.create("read", "fuzz")

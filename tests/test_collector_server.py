@@ -13,9 +13,8 @@ import pytest
 
 import journeymap
 from journeymap.config import Settings
-from journeymap.demo import DemoSpec, write_demo_files
 
-from .collector_helpers import ERROR_KEYS, assert_error_shape, empty_store, serving
+from .collector_helpers import ERROR_KEYS, assert_error_shape, empty_store, make_demo_store, serving
 
 pytestmark = [pytest.mark.timeout(180)]
 
@@ -440,11 +439,8 @@ def test_cors_refused_preflight_has_the_error_shape(cors):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("api-demo")
-    write_demo_files(folder, DemoSpec(customers=200, seed=1))
-    store = folder / "demo.duckdb"
-    with journeymap.open(store) as jm:
-        jm.load(folder / "events")
+    store = make_demo_store(tmp_path_factory.mktemp("api-demo"), customers=200, seed=1)
+    with journeymap.open(store, read_only=True) as jm:
         events = jm.events()
         someone = (events.filter(events.user_id.notnull() & events.anonymous_id.notnull())
                    .select("customer_id", "user_id").order_by("customer_id").limit(1).to_pyarrow().to_pylist()[0])

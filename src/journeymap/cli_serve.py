@@ -67,7 +67,7 @@ def serve_command(
     # collections skip them (they were the 80 ms pauses behind the p99 before this)
     gc.collect()
     gc.freeze()
-    server = _Server(config)
+    server = _exit_zero_server(config)
     server.run(sockets=[sock])
     last = collector.last_flush
     err_console.print(
@@ -77,19 +77,14 @@ def serve_command(
         markup=False, highlight=False, soft_wrap=True)
 
 
-def _server_class():
+def _exit_zero_server(config):
+    """uvicorn's server, but a SIGTERM/SIGINT that led to a clean shutdown (final flush
+    included) ends the process with exit code 0 instead of being raised again."""
     import uvicorn
 
     class Server(uvicorn.Server):
-        """uvicorn's server, but a SIGTERM/SIGINT that led to a clean shutdown (final flush
-        included) ends the process with exit code 0 instead of being raised again."""
-
         def handle_exit(self, sig, frame) -> None:
             super().handle_exit(sig, frame)
             self._captured_signals.clear()
 
-    return Server
-
-
-def _Server(config):
-    return _server_class()(config)
+    return Server(config)

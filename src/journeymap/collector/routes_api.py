@@ -98,15 +98,12 @@ def add_api_routes(app: FastAPI, collector: Collector) -> None:
         rows = table.to_pyarrow().to_pylist()
         return {"ok": True, "count": len(rows), "rows": rows}
 
-    def answer(data: dict) -> Response:
-        return json_response(data)
-
     tags = ["analytics"]
 
     @app.get("/api/info", tags=tags, responses={**_RESPONSES, 200: {"description": "The store's summary."}}, summary="What the store holds: events, customers, channels, loads.")
     def api_info(_: Reader) -> Response:
         with collector.reading() as jm:
-            return answer({"ok": True, **jm.info()})
+            return json_response({"ok": True, **jm.info()})
 
     @app.get("/api/stages", tags=tags, responses=_RESPONSES, summary="Each customer's current stage (journeymap stages --customer, for all).")
     def api_stages(_: Reader, preset: Preset = None,
@@ -121,12 +118,12 @@ def add_api_routes(app: FastAPI, collector: Collector) -> None:
 
                     raise InputError(f"unknown stage '{stage}': the stages are {', '.join(names)}", column="stage")
                 table = table.filter(table.current_stage == stage)
-            return answer(rows_of(table.order_by("customer_id"), limit, offset))
+            return json_response(rows_of(table.order_by("customer_id"), limit, offset))
 
     @app.get("/api/stage-funnel", tags=tags, responses=_RESPONSES, summary="The stage funnel (journeymap stages).")
     def api_stage_funnel(_: Reader, preset: Preset = None, by: By = None, segment: Segment = None) -> Response:
         with collector.reading() as jm:
-            return answer(rows_of(jm.stage_funnel(_split(by), preset=preset, segment=segment)))
+            return json_response(rows_of(jm.stage_funnel(_split(by), preset=preset, segment=segment)))
 
     @app.get("/api/funnels", tags=tags, responses=_RESPONSES, summary="A funnel of steps (journeymap funnel).")
     def api_funnel(_: Reader,
@@ -137,7 +134,7 @@ def add_api_routes(app: FastAPI, collector: Collector) -> None:
                    count_by: Literal["customer", "session"] = "customer",
                    by: By = None, segment: Segment = None, preset: Preset = None) -> Response:
         with collector.reading() as jm:
-            return answer(rows_of(jm.funnel(steps, window=window, order=order, count_by=count_by,
+            return json_response(rows_of(jm.funnel(steps, window=window, order=order, count_by=count_by,
                                             by=_split(by), segment=segment, preset=preset)))
 
     @app.get("/api/paths", tags=tags, responses=_RESPONSES, summary="User paths: edges step k -> k+1 (journeymap paths).")
@@ -152,7 +149,7 @@ def add_api_routes(app: FastAPI, collector: Collector) -> None:
         with collector.reading() as jm:
             table = jm.paths(start=start, end=end, steps=steps, node=node, min_customers=min_customers,
                              segment=segment)
-            return answer(rows_of(table, limit))
+            return json_response(rows_of(table, limit))
 
     @app.get("/api/attribution", tags=tags, responses=_RESPONSES, summary="Conversion credit per channel or campaign (journeymap attribution).")
     def api_attribution(_: Reader,
@@ -168,14 +165,14 @@ def add_api_routes(app: FastAPI, collector: Collector) -> None:
         with collector.reading() as jm:
             table = jm.attribution(model, level=level, conversion=_split(conversion), lookback=lookback, order=order,
                                    segment=segment)
-            return answer(rows_of(table))
+            return json_response(rows_of(table))
 
     @app.get("/api/customers/{customer}/timeline", tags=tags, responses=_RESPONSES,
              summary="Every touchpoint of one customer, oldest first (a customer_id or any stitched identifier).")
     def api_timeline(_: Reader, customer: Annotated[str, Path(min_length=1, max_length=1024)],
                      limit: Limit = 10_000, offset: Offset = 0) -> Response:
         with collector.reading() as jm:
-            return answer(rows_of(jm.customer_timeline(customer), limit, offset))
+            return json_response(rows_of(jm.customer_timeline(customer), limit, offset))
 
     @app.get("/openapi.json", tags=["server"], summary="This API's OpenAPI document (read token).",
              include_in_schema=False)

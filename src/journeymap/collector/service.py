@@ -42,8 +42,8 @@ from typing import Any, Iterator
 from ..durations import parse_duration
 from .keys import KeyStore
 from .messages import FieldError, Limits
-from .flush_worker import FlushWorker, load_into_store
-from .spool import FlushResult, Spool, count_flush
+from .flush_worker import FlushWorker
+from .spool import Flusher, FlushResult, Spool
 
 __all__ = ["Collector", "spool_path_for_store"]
 
@@ -71,11 +71,9 @@ class Collector:
         self.limits = Limits.from_settings(settings)
         self.max_unflushed_bytes = conf.max_unflushed_mb * 1024 * 1024
         self.spool = Spool(self.spool_dir, max_pending_bytes=conf.max_pending_mb * 1024 * 1024, fsync=fsync)
-        self.max_files = max_files
+        self.flusher = Flusher(self.spool, self.store_path, settings, max_files=max_files)
         self.use_worker = flush_worker
         self.worker: FlushWorker | None = None
-        self.flusher_stats: dict[str, Any] = {"flushes": 0, "busy": 0, "files": 0, "accepted": 0,
-                                              "duplicates": 0, "rejected": 0}
         self.keys = KeyStore.for_store(self.store_path)
         if not Path(self.store_path).exists():  # create it now, so readers can open it before the first flush
             from ..api import open_store
@@ -95,11 +93,13 @@ class Collector:
     async def start(self) -> None:
         if self.spool._closed:  # started again after a stop: a fresh spool over the same folder
             self.spool = Spool(self.spool_dir, max_pending_bytes=self.spool.max_pending_bytes, fsync=self.spool._fsync)
+            self.flusher.spool = self.spool
         if self.use_worker and self.worker is None:
             # started from the event loop's thread, which lives as long as the server: the child's
             # death signal is tied to the thread that started it
             self.worker = FlushWorker(self.store_path, self.settings)
             self.worker.start()
+            self.flusher.loader = self.worker.flush
         self._stop = asyncio.Event()  # bound to this start's event loop
         self._task = asyncio.get_running_loop().create_task(self._flush_loop(), name="collector-flusher")
 
@@ -113,10 +113,10 @@ class Collector:
         try:
             await asyncio.to_thread(self._flush_locked, True)
         except Exception as exc:  # noqa: BLE001 - the segments stay on disk for the next start
-            self.flusher_stats["last_error"] = f"{type(exc).__name__}: {exc}"
+            self.flusher.stats["last_error"] = f"{type(exc).__name__}: {exc}"
         if self.worker is not None:
             await asyncio.to_thread(self.worker.close)
-            self.worker = None
+            self.worker = self.flusher.loader = None
 
     def next_flush_wait(self) -> float:
         """Seconds until the next flush: ``flush_interval``, or twice the last flush's duration
@@ -136,8 +136,8 @@ class Collector:
             try:
                 await self.flush()
             except Exception as exc:  # noqa: BLE001 - a failed flush leaves the files; retried next time
-                self.flusher_stats["errors"] = self.flusher_stats.get("errors", 0) + 1
-                self.flusher_stats["last_error"] = f"{type(exc).__name__}: {exc}"
+                self.flusher.stats["errors"] = self.flusher.stats.get("errors", 0) + 1
+                self.flusher.stats["last_error"] = f"{type(exc).__name__}: {exc}"
 
     async def flush(self) -> FlushResult:
         """Seal the current segment and load everything sealed (plus rejects) into the store."""
@@ -148,15 +148,7 @@ class Collector:
         """One flush of the sealed segments and the rejects, in the worker process if there is
         one (``include_current`` first seals the current segment: only once appends stopped)."""
         with self.gate:
-            if include_current and self.spool._size:
-                self.spool._rotate_now()
-            segments = self.spool.sealed_segments()[: self.max_files]
-            rejects = self._stage_rejects()
-            if self.worker is not None:
-                result = self.worker.flush(segments, rejects)
-            else:
-                result = load_into_store(self.store_path, self.settings, segments, rejects)
-            count_flush(self.flusher_stats, result)
+            result = self.flusher.flush_once(include_current=include_current, rejects=self._stage_rejects())
             self.last_flush = result
             self._unflushed_at = float("-inf")
             return result
@@ -244,5 +236,5 @@ class Collector:
                                                      "seconds": round(last.seconds, 3), "error": last.error},
             "counters": dict(self.counters),
             "spool_counters": self.spool.stats(),
-            "flusher": {**self.flusher_stats, "worker_pid": self.worker.pid if self.worker else None},
+            "flusher": {**self.flusher.stats, "worker_pid": self.worker.pid if self.worker else None},
         }

@@ -81,7 +81,6 @@ import json
 import os
 import re
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -441,34 +440,26 @@ class FlushResult:
     seconds: float = 0.0
 
 
-def count_flush(stats: dict, result: FlushResult) -> None:
-    """Add one flush's outcome to a flusher's counters."""
-    if result.status == "busy":
-        stats["busy"] += 1
-    elif result.status == "flushed":
-        stats["flushes"] += 1
-        stats["files"] += len(result.files)
-        if result.summary is not None:
-            for key in ("accepted", "duplicates", "rejected"):
-                stats[key] += getattr(result.summary, key)
-
-
 class Flusher:
     """Loads sealed spool segments into the DuckDB store, then deletes (or archives) them.
 
     ``spool`` is a :class:`Spool` (same process) or a spool folder (another process: every
     segment but the newest counts as sealed). ``settings`` are journeymap settings (channel
     rules, store limits); the defaults (``./journeymap.toml`` if present) otherwise.
+    ``loader(segments, rejects) -> FlushResult`` runs the load somewhere else (the server's
+    :class:`~.flush_worker.FlushWorker` child process); by default it runs here with
+    :func:`~.flush_worker.load_into_store`.
     """
 
     def __init__(self, spool: Spool | str | Path, store_path: str | Path, settings=None, *,
-                 archive: bool = False, max_files: int = 64) -> None:
+                 archive: bool = False, max_files: int = 64, loader=None) -> None:
         self.spool = spool if isinstance(spool, Spool) else None
         self.folder = spool.folder if isinstance(spool, Spool) else Path(spool)
         self.store_path = str(store_path)
         self.settings = settings
         self.archive = archive
         self.max_files = max_files
+        self.loader = loader
         self.stats = {"flushes": 0, "busy": 0, "files": 0, "accepted": 0, "duplicates": 0, "rejected": 0}
 
     def _sealed(self) -> list[Path]:
@@ -477,21 +468,36 @@ class Flusher:
         segments = sorted((int(m.group(1)), p) for p in self.folder.iterdir() if (m := _SEGMENT.match(p.name)))
         return [p for _, p in segments[:-1]]
 
-    def flush_once(self, *, include_current: bool = False) -> FlushResult:
-        """Load the sealed segments (oldest first, at most ``max_files``) in one load.
+    def flush_once(self, *, include_current: bool = False, rejects: list[Path] = ()) -> FlushResult:
+        """Load the sealed segments (oldest first, at most ``max_files``) in one load, with the
+        staged ``rejects`` files of the collector.
 
         ``include_current`` first seals the current segment; only for a spool that no event
         loop is appending to (the async :meth:`flush` rotates safely while appends run).
         """
-        from ..config import load_settings
-        from .flush_worker import load_into_store
-
         if include_current and self.spool is not None and self.spool._size:
             self.spool._rotate_now()
         files = self._sealed()[: self.max_files]
-        result = load_into_store(self.store_path, self.settings or load_settings(), files, [], archive=self.archive)
-        count_flush(self.stats, result)
+        if self.loader is not None:
+            result = self.loader(files, list(rejects))
+        else:
+            from ..config import load_settings
+            from .flush_worker import load_into_store
+
+            result = load_into_store(self.store_path, self.settings or load_settings(), files, list(rejects),
+                                     archive=self.archive)
+        self._count(result)
         return result
+
+    def _count(self, result: FlushResult) -> None:
+        if result.status == "busy":
+            self.stats["busy"] += 1
+        elif result.status == "flushed":
+            self.stats["flushes"] += 1
+            self.stats["files"] += len(result.files)
+            if result.summary is not None:
+                for key in ("accepted", "duplicates", "rejected"):
+                    self.stats[key] += getattr(result.summary, key)
 
     async def flush(self, *, rotate: bool = True) -> FlushResult:
         """Seal the current segment (when ``rotate`` and it holds anything), then
